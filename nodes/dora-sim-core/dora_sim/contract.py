@@ -1,0 +1,122 @@
+"""The dora-sim message contract, v1: the one written source of truth every node imports.
+
+Everything a node needs to agree with its peers lives here: topic ids, joint names and order,
+units and ranges, metadata keys, control commands and episode-event fields. The codecs in
+:mod:`dora_sim.codec` enforce it; ``docs/architecture.md`` explains it in prose.
+
+Joint-space units ("so101" units) are LeRobot 0.4.4's SO-101 follower with ``use_degrees=True``:
+the five arm joints in degrees (0 = calibrated mid-range), the gripper in 0-100 (0 = closed).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CONTRACT_VERSION: Final = "1"
+ROBOT_TYPE: Final = "so101_follower"
+DEFAULT_FPS: Final = 30
+
+# --- joints ---------------------------------------------------------------------------------
+JOINT_NAMES: Final = (
+    "shoulder_pan",
+    "shoulder_lift",
+    "elbow_flex",
+    "wrist_flex",
+    "wrist_roll",
+    "gripper",
+)
+ARM_JOINT_NAMES: Final = JOINT_NAMES[:5]
+NUM_JOINTS: Final = len(JOINT_NAMES)
+GRIPPER_INDEX: Final = 5
+# Feature names exactly as a real SO-101 follower dataset, so sim and real data mix.
+MOTOR_FEATURE_NAMES: Final = tuple(f"{name}.pos" for name in JOINT_NAMES)
+
+# Hard validity bounds of a joint vector on the wire. A calibrated STS3215 in degrees mode spans
+# 4096 ticks = ±180°; the gripper is 0-100 by construction. Values outside are malformed and
+# rejected; values inside but beyond a simulator's joint limits are clipped (and counted) there.
+ARM_DEG_BOUND: Final = 180.0
+GRIPPER_RANGE: Final = (0.0, 100.0)
+
+# --- topics (dora input/output ids) -----------------------------------------------------------
+TICK: Final = "tick"  # dora/timer/millis/<period>: the only clock
+ACTION: Final = "action"  # float32[6] joint targets, so101 units (leader, expert, policy)
+EE_DELTA: Final = "ee_delta"  # float32[6] Cartesian jog, see EE_DELTA_FIELDS
+CONTROL: Final = "control"  # utf8[1], one of CONTROL_COMMANDS
+# Per-tick outputs of a simulator, all sharing the same counters in metadata:
+STATE: Final = "observation.state"  # float32[6] measured joints, so101 units
+ACTION_APPLIED: Final = "action"  # float32[6] the target the sim applied this tick (IK-resolved)
+SCENE: Final = "scene"  # float32[k] privileged object/end-effector poses, see SCENE_* keys
+IMAGE_PREFIX: Final = "observation.images."  # + camera name: uint8 HWC image
+EPISODE: Final = "episode"  # utf8[1] EPISODE_START or EPISODE_END, details in metadata
+STATUS: Final = "status"  # utf8[1] JSON of SimStatus fields, about once a second
+
+EPISODE_START: Final = "start"
+EPISODE_END: Final = "end"
+
+
+def image_topic(camera: str) -> str:
+    """Output id of a camera stream, e.g. ``observation.images.front``."""
+    return f"{IMAGE_PREFIX}{camera}"
+
+
+# --- Cartesian jog ----------------------------------------------------------------------------
+# A velocity, not a displacement, so sender and sim rates need not match: the sim integrates it
+# over each tick while it is fresher than EE_DELTA_HOLD_S, then stops (a lost key-up never drifts).
+EE_DELTA_FIELDS: Final = (
+    "vx_m_s",  # world frame, metres per second
+    "vy_m_s",
+    "vz_m_s",
+    "wrist_flex_deg_s",  # pitch rate
+    "wrist_roll_deg_s",  # roll rate
+    "gripper",  # absolute gripper target, 0-100
+)
+EE_DELTA_LINEAR_BOUND: Final = 2.0  # m/s; anything faster is malformed
+EE_DELTA_ANGULAR_BOUND: Final = 720.0  # deg/s
+EE_DELTA_HOLD_S: Final = 0.2
+
+# --- episode control --------------------------------------------------------------------------
+CONTROL_FINISH: Final = "finish"  # end the episode now (or end the reset phase)
+CONTROL_RERECORD: Final = "rerecord"  # discard the episode in progress and record it again
+CONTROL_STOP: Final = "stop"  # end the session: finish cleanly and exit
+CONTROL_RESET: Final = "reset"  # discard the episode and start a fresh scene now, no reset phase
+CONTROL_COMMANDS: Final = frozenset({CONTROL_FINISH, CONTROL_RERECORD, CONTROL_STOP, CONTROL_RESET})
+
+# Reasons an episode ended (metadata key END_REASON on EPISODE_END).
+END_SUCCESS: Final = "success"
+END_TIME_LIMIT: Final = "time_limit"
+END_FINISH: Final = "finish"
+END_RERECORD: Final = "rerecord"
+END_STOP: Final = "stop"
+END_RESET: Final = "reset"
+# Episodes that ended for these reasons are discarded by consumers and not counted.
+DISCARDED_REASONS: Final = frozenset({END_RERECORD, END_RESET})
+
+# Phases (metadata key PHASE): frames of the "reset" phase belong to no episode.
+PHASE_EPISODE: Final = "episode"
+PHASE_RESET: Final = "reset"
+
+# --- metadata keys (flat: dora stringifies nested dicts) ---------------------------------------
+MD_FRAME: Final = "frame"  # int, ticks since the sim started; +1 every tick, never repeats
+MD_EPISODE: Final = "episode_index"  # int, session attempt counter (rerecords get a new one)
+MD_EPISODE_FRAME: Final = "episode_frame"  # int, frame index within the episode (0-based)
+MD_SIM_TIME: Final = "sim_time"  # float, seconds of sim time since the episode started
+MD_PHASE: Final = "phase"  # PHASE_EPISODE | PHASE_RESET
+MD_TASK: Final = "task"  # str, natural-language task of the episode
+MD_FPS: Final = "fps"  # int
+MD_SEED: Final = "seed"  # int, the seed of the episode's reset
+MD_SUCCESS: Final = "success"  # bool, on EPISODE_END and per tick (success predicate holds now)
+MD_REWARD: Final = "reward"  # float, per tick: 1.0 while the success predicate holds, else 0.0
+MD_END_REASON: Final = "reason"  # one of END_* on EPISODE_END
+MD_NUM_FRAMES: Final = "num_frames"  # int, frames of the episode, on EPISODE_END
+MD_WALL_TIME: Final = "wall_time"  # float, seconds of wall time the episode took, on EPISODE_END
+MD_LAST: Final = "last"  # bool, on EPISODE_END: the session ends after this episode
+MD_SENT_AT: Final = "sent_at_ns"  # int, time.time_ns() when sent (hop latency)
+MD_HEIGHT: Final = "height"
+MD_WIDTH: Final = "width"
+MD_ENCODING: Final = "encoding"
+IMAGE_ENCODING: Final = "rgb8"
+MD_SCENE_NAMES: Final = "names"  # comma-separated object names of a SCENE message
+
+# A SCENE message is the end-effector pose followed by one pose per object (MD_SCENE_NAMES):
+# each pose is position xyz (m, world frame) + quaternion wxyz, i.e. 7 floats.
+POSE_SIZE: Final = 7

@@ -1,0 +1,148 @@
+"""Compose the simulated scene with ``mujoco.MjSpec``: SO-101 + table + lights + cameras + task.
+
+Two render profiles: ``fast`` (default: decimated visual meshes, no MSAA, no shadows or
+reflections — the difference between ~70 ms and ~10-25 ms a frame on a CPU rasteriser) and
+``full`` (original meshes, MSAA, shadows, reflections).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from dora_sim_mujoco.assets import decimated_mesh, so101_model_dir
+from dora_sim_mujoco.tasks import TABLE_Z, Task
+
+PROFILES = ("fast", "full")
+FAST_MAX_FACES = 1500  # per visual mesh; the arm draws 19 mesh instances
+EE_SITE = "gripperframe"
+GRIPPER_BODY = "gripper"
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A camera: fixed in the world (``body=None``) or riding on a body of the arm."""
+
+    name: str
+    pos: tuple[float, float, float]
+    xyaxes: tuple[float, float, float, float, float, float]
+    fovy: float
+    body: str | None = None
+
+
+def _look_at(pos: np.ndarray, target: np.ndarray) -> tuple[float, ...]:
+    """xyaxes of a camera at ``pos`` looking at ``target`` with the world z axis up."""
+    forward = (target - pos) / np.linalg.norm(target - pos)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    return (*right, *up)
+
+
+def _front_camera() -> CameraSpec:
+    pos = np.array([0.62, 0.0, 0.42])
+    return CameraSpec("front", tuple(pos), _look_at(pos, np.array([0.2, 0.0, 0.02])), 55.0)
+
+
+# The wrist camera sits on the gripper's motor, looking along the jaws (gripper body frame: the
+# jaws point along -z, the moving jaw opens towards +x).
+CAMERAS: dict[str, CameraSpec] = {
+    "front": _front_camera(),
+    "wrist": CameraSpec(
+        "wrist", (0.0, -0.05, -0.02), (1.0, 0.0, 0.0, 0.0, 0.95, 0.3), 75.0, GRIPPER_BODY
+    ),
+}
+
+
+def _decimate_visual_meshes(spec: mujoco.MjSpec, mesh_dir: Path) -> None:
+    """Point every visual geom at a decimated copy of its mesh; collision geoms keep theirs."""
+    replacement: dict[str, str] = {}
+    for mesh in list(spec.meshes):
+        source = mesh_dir / mesh.file
+        visual = spec.add_mesh(
+            name=f"{mesh.name}_visual", file=str(decimated_mesh(source, FAST_MAX_FACES))
+        )
+        visual.scale = mesh.scale
+        replacement[mesh.name] = visual.name
+    for geom in spec.geoms:
+        if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.contype == 0 and geom.group == 2:
+            geom.meshname = replacement[geom.meshname]
+
+
+def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> mujoco.MjSpec:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown render profile {profile!r}; choose one of {PROFILES}")
+    unknown = [name for name in cameras if name not in CAMERAS]
+    if unknown:
+        raise ValueError(f"unknown camera(s) {unknown}; available: {', '.join(CAMERAS)}")
+    model_dir = so101_model_dir()
+    spec = mujoco.MjSpec.from_file(str(model_dir / "so101_new_calib.xml"))
+    spec.meshdir = str(model_dir / "assets")
+    fast = profile == "fast"
+    if fast:
+        _decimate_visual_meshes(spec, model_dir / "assets")
+
+    # Fingertip pads: the convex-hull jaws push objects away; box pads grip (bit 1 enables them).
+    for name in ("fixed_jaw_pad", "moving_jaw_pad"):
+        pad = spec.geom(name)
+        pad.contype, pad.conaffinity = 1, 1
+        pad.friction = [1.5, 0.02, 0.002]
+        pad.condim = 4
+        pad.solref = [0.01, 1]
+
+    spec.option.noslip_iterations = 5
+    spec.visual.quality.offsamples = 0 if fast else 4
+    spec.visual.quality.shadowsize = 0 if fast else 4096
+    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
+    spec.visual.headlight.diffuse = [0.45, 0.45, 0.45]
+    spec.visual.headlight.specular = [0.1, 0.1, 0.1]
+    spec.visual.map.znear = 0.01
+    spec.stat.center = [0.2, 0.0, 0.1]
+    spec.stat.extent = 0.6
+
+    spec.add_texture(
+        name="table", type=mujoco.mjtTexture.mjTEXTURE_2D,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+        rgb1=[0.62, 0.5, 0.38], rgb2=[0.58, 0.46, 0.34], width=256, height=256,
+    )  # fmt: skip
+    spec.add_texture(
+        name="sky", type=mujoco.mjtTexture.mjTEXTURE_SKYBOX,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
+        rgb1=[0.55, 0.6, 0.65], rgb2=[0.2, 0.22, 0.25], width=32, height=192,
+    )  # fmt: skip
+    spec.add_material(
+        name="table", textures=["", "table"], texrepeat=[6, 6],
+        reflectance=0.0 if fast else 0.15,
+    )  # fmt: skip
+    spec.worldbody.add_geom(
+        name="table", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0.6, 0.6, 0.01],
+        pos=[0.2, 0.0, TABLE_Z], material="table", friction=[1.0, 0.01, 0.001],
+    )  # fmt: skip
+    spec.worldbody.add_light(
+        name="sun", pos=[0.3, 0.2, 1.2], dir=[-0.1, -0.15, -1.0], diffuse=[0.6, 0.6, 0.6],
+        castshadow=not fast,
+    )  # fmt: skip
+
+    for name in cameras:
+        cam = CAMERAS[name]
+        parent = spec.worldbody if cam.body is None else spec.body(cam.body)
+        camera = parent.add_camera(name=name, pos=list(cam.pos), fovy=cam.fovy)
+        camera.alt.type = mujoco.mjtOrientation.mjORIENTATION_XYAXES
+        camera.alt.xyaxes = list(cam.xyaxes)
+    task.build(spec)
+    return spec
+
+
+def compile_scene(spec: mujoco.MjSpec, fps: int, substep_s: float = 0.002) -> mujoco.MjModel:
+    """Compile with a physics step that divides one tick exactly (1/fps = n steps)."""
+    model = spec.compile()
+    substeps = max(1, round(1.0 / (fps * substep_s)))
+    model.opt.timestep = 1.0 / (fps * substeps)
+    return model
+
+
+def substeps_per_tick(model: mujoco.MjModel, fps: int) -> int:
+    return round(1.0 / (fps * model.opt.timestep))

@@ -1,0 +1,137 @@
+"""The MuJoCo SO-101 simulation, free of dora: physics, task, IK jog, cameras, observations.
+
+The dora node (:mod:`dora_sim_mujoco.main`) drives one :class:`Simulator`; the benchmark's floor
+measurement and the tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+from dora_sim import contract as c
+from dora_sim.units import contract_to_sim, sim_to_contract
+
+from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver
+from dora_sim_mujoco.scene import EE_SITE, build_spec, compile_scene, substeps_per_tick
+from dora_sim_mujoco.tasks import Task, make_task
+
+# Gripper above the middle of the workspace, jaws down, half open (so101 units).
+HOME_POSE = np.array([0.0, -12.0, 7.0, 90.0, 0.0, 30.0], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    task: str = "pick-cube"
+    fps: int = c.DEFAULT_FPS
+    cameras: tuple[str, ...] = ("front", "wrist")
+    height: int = 240
+    width: int = 320
+    profile: str = "fast"
+    home_pose: np.ndarray = field(default_factory=lambda: HOME_POSE.copy())
+    reset_arm: bool = True  # put the arm back to the home pose at every episode start
+
+
+class Simulator:
+    def __init__(self, config: SimConfig, task: Task | None = None):
+        self.config = config
+        self.task = task or make_task(config.task)
+        self.model = compile_scene(
+            build_spec(self.task, config.cameras, config.profile), config.fps
+        )
+        self.data = mujoco.MjData(self.model)
+        self.substeps = substeps_per_tick(self.model, config.fps)
+        self.ik = IKSolver(self.model)
+        self.site = self.model.site(EE_SITE).id
+        joints = [self.model.joint(name) for name in (*ARM_JOINTS, "gripper")]
+        self.qadr = np.array([j.qposadr[0] for j in joints])
+        self.ctrl_range = self.model.actuator_ctrlrange[:6].copy()
+        self.gripper_range = (float(self.ctrl_range[5, 0]), float(self.ctrl_range[5, 1]))
+        self.target = np.zeros(6)  # current joint target, simulator radians
+        self.renderer: mujoco.Renderer | None = None
+        if config.cameras:
+            self.renderer = mujoco.Renderer(self.model, config.height, config.width)
+
+    # --- episode -----------------------------------------------------------------------------
+    def reset(self, seed: int) -> None:
+        """New scene for an episode: objects placed from ``seed``, arm at home (if configured)."""
+        arm = self.data.qpos[self.qadr].copy()
+        mujoco.mj_resetData(self.model, self.data)
+        home = contract_to_sim(self.config.home_pose, self.gripper_range)
+        start = home if self.config.reset_arm else arm
+        self.data.qpos[self.qadr] = start
+        self.data.ctrl[:6] = start
+        self.target = start.copy()
+        self.task.reset(self.model, self.data, np.random.default_rng(seed))
+        mujoco.mj_forward(self.model, self.data)
+
+    # --- actions -----------------------------------------------------------------------------
+    def set_action(self, action: np.ndarray) -> bool:
+        """Joint target in so101 units; returns True if it had to be clipped to the joint limits."""
+        target = contract_to_sim(action, self.gripper_range)
+        clipped = np.clip(target, self.ctrl_range[:, 0], self.ctrl_range[:, 1])
+        self.target = clipped
+        return bool(np.any(np.abs(clipped - target) > 1e-9))
+
+    def jog(self, delta: np.ndarray) -> bool:
+        """Integrate one tick of a Cartesian jog (contract EE_DELTA) into the joint target by IK.
+
+        Position is solved on pan/lift/elbow from the current target; wrist pitch and roll follow
+        their rates directly. Returns False (target kept) when IK cannot reach the new point.
+        """
+        dt = 1.0 / self.config.fps
+        target = self.target.copy()
+        target[3] += np.deg2rad(delta[3]) * dt
+        target[4] += np.deg2rad(delta[4]) * dt
+        target[5] = contract_to_sim(np.r_[np.zeros(5), delta[5]], self.gripper_range)[5]
+        ok = True
+        if np.any(delta[:3] != 0):
+            pos, _ = self.ik.site_pose(target[:5])
+            result = self.ik.solve(target[:5], pos + delta[:3] * dt, active=(0, 1, 2))
+            ok = result.converged(pos_tol=2e-3)
+            if ok:
+                target[:5] = result.qpos
+        self.target = np.clip(target, self.ctrl_range[:, 0], self.ctrl_range[:, 1])
+        return ok
+
+    def target_contract(self) -> np.ndarray:
+        return sim_to_contract(self.target, self.gripper_range).astype(np.float32)
+
+    # --- stepping & observing ------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance exactly one tick (1/fps s) of sim time toward the current target."""
+        self.data.ctrl[:6] = self.target
+        mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+
+    def state(self) -> np.ndarray:
+        return sim_to_contract(self.data.qpos[self.qadr], self.gripper_range).astype(np.float32)
+
+    def render(self, camera: str, out: np.ndarray | None = None) -> np.ndarray:
+        assert self.renderer is not None, "no cameras configured"
+        self.renderer.update_scene(self.data, camera=camera)
+        return self.renderer.render(out=out)
+
+    def ee_pose(self) -> np.ndarray:
+        quat = np.empty(4)
+        mujoco.mju_mat2Quat(quat, self.data.site_xmat[self.site])
+        return np.concatenate([self.data.site_xpos[self.site], quat])
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        poses = {}
+        for name in self.task.object_names():
+            body = self.model.body(name).id
+            poses[name] = np.concatenate([self.data.xpos[body], self.data.xquat[body]])
+        return poses
+
+    def success(self) -> bool:
+        return self.task.success(self.model, self.data)
+
+    @property
+    def sim_time(self) -> float:
+        return float(self.data.time)
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None

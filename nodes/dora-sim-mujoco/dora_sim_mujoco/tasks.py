@@ -1,0 +1,192 @@
+"""Table-top tasks: what is on the table, how it is placed at reset, and when the task succeeded.
+
+A task adds its bodies to the scene spec, places them from a seeded generator at every reset, and
+judges success from the physics state. To add one, subclass :class:`Task` and register it in
+``TASKS``; every node (sim, expert, recorder) then knows it by name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+TABLE_Z = 0.0  # the arm's base stands on the table top
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned region on the table (metres, world frame)."""
+
+    x: tuple[float, float]
+    y: tuple[float, float]
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        return np.array([rng.uniform(*self.x), rng.uniform(*self.y)])
+
+
+def _quat_yaw(yaw: float) -> np.ndarray:
+    return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def _set_free_body(model: mujoco.MjModel, data: mujoco.MjData, body: str, pos, quat) -> None:
+    joint = model.body(body).jntadr[0]
+    adr, vadr = model.jnt_qposadr[joint], model.jnt_dofadr[joint]
+    data.qpos[adr : adr + 3] = pos
+    data.qpos[adr + 3 : adr + 7] = quat
+    data.qvel[vadr : vadr + 6] = 0.0
+
+
+def body_pos(model: mujoco.MjModel, data: mujoco.MjData, body: str) -> np.ndarray:
+    return data.xpos[model.body(body).id]
+
+
+class Task(ABC):
+    name: str
+    description: str
+    max_objects: int
+
+    @abstractmethod
+    def build(self, spec: mujoco.MjSpec) -> None:
+        """Add this task's bodies to the scene (called once, before compiling)."""
+
+    @abstractmethod
+    def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
+        """Place the objects for a new episode (qpos/qvel of their free joints)."""
+
+    @abstractmethod
+    def success(self, model: mujoco.MjModel, data: mujoco.MjData) -> bool:
+        """Whether the task is solved in the current state."""
+
+    @abstractmethod
+    def object_names(self) -> tuple[str, ...]:
+        """Bodies whose poses the sim publishes as privileged scene state."""
+
+
+def _add_free_body(spec: mujoco.MjSpec, name: str) -> mujoco.MjsBody:
+    body = spec.worldbody.add_body(name=name, pos=[0.3, 0.0, 0.1])
+    body.add_freejoint(name=name)
+    return body
+
+
+class PickCube(Task):
+    name = "pick-cube"
+    description = "Pick up the cube and lift it"
+    max_objects = 1
+    half = 0.0125
+    region = Box(x=(0.17, 0.27), y=(-0.10, 0.10))
+    lift_height = 0.05  # success: cube bottom this far above the table
+
+    def build(self, spec: mujoco.MjSpec) -> None:
+        body = _add_free_body(spec, "cube")
+        body.add_geom(
+            name="cube",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=[self.half] * 3,
+            mass=0.03,
+            rgba=[0.85, 0.15, 0.15, 1],
+            friction=[1.2, 0.01, 0.001],
+            condim=4,
+        )
+
+    def reset(self, model, data, rng) -> None:
+        xy = self.region.sample(rng)
+        pos = [xy[0], xy[1], TABLE_Z + self.half]
+        _set_free_body(model, data, "cube", pos, _quat_yaw(rng.uniform(-np.pi / 4, np.pi / 4)))
+
+    def success(self, model, data) -> bool:
+        return bool(body_pos(model, data, "cube")[2] - self.half > TABLE_Z + self.lift_height)
+
+    def object_names(self) -> tuple[str, ...]:
+        return ("cube",)
+
+
+class TableCleanup(Task):
+    name = "table-cleanup"
+    description = "Put the apples in the bin"
+    max_objects = 3
+    radius = 0.015
+    bin_inner = 0.055  # half side of the bin's floor
+    bin_wall = 0.035  # wall height
+    bin_region = Box(x=(0.14, 0.18), y=(-0.20, -0.17))
+    apple_region = Box(x=(0.17, 0.28), y=(-0.04, 0.16))
+    min_spacing = 0.06
+    count = max_objects  # apples in play this episode (set at reset)
+
+    def build(self, spec: mujoco.MjSpec) -> None:
+        bin_body = spec.worldbody.add_body(name="bin", pos=[0.16, -0.18, TABLE_Z], mocap=True)
+        t, h, s = 0.004, self.bin_wall / 2, self.bin_inner
+        color = [0.25, 0.35, 0.6, 1]
+        bin_body.add_geom(
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=[s + t, s + t, t / 2],
+            pos=[0, 0, t / 2],
+            rgba=color,
+        )
+        for sx, sy, size in (
+            (1, 0, [t / 2, s + t, h]), (-1, 0, [t / 2, s + t, h]),
+            (0, 1, [s + t, t / 2, h]), (0, -1, [s + t, t / 2, h]),
+        ):  # fmt: skip
+            pos = [sx * (s + t / 2), sy * (s + t / 2), h]
+            bin_body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=size, pos=pos, rgba=color)
+        for i in range(self.max_objects):
+            apple = _add_free_body(spec, f"apple{i}")
+            apple.add_geom(
+                name=f"apple{i}",
+                type=mujoco.mjtGeom.mjGEOM_SPHERE,
+                size=[self.radius, 0, 0],
+                mass=0.025,
+                rgba=[0.8, 0.1 + 0.15 * i, 0.05, 1],
+                friction=[1.2, 0.02, 0.002],
+                condim=4,
+            )
+            apple.add_geom(  # stem: looks like an apple, touches nothing
+                type=mujoco.mjtGeom.mjGEOM_CAPSULE,
+                size=[0.002, 0.004, 0],
+                pos=[0, 0, self.radius + 0.002],
+                rgba=[0.35, 0.2, 0.05, 1],
+                contype=0,
+                conaffinity=0,
+                mass=0.0001,
+            )
+
+    def reset(self, model, data, rng) -> None:
+        bin_xy = self.bin_region.sample(rng)
+        data.mocap_pos[model.body("bin").mocapid[0]] = [bin_xy[0], bin_xy[1], TABLE_Z]
+        count = int(rng.integers(2, self.max_objects + 1))
+        placed: list[np.ndarray] = []
+        for i in range(self.max_objects):
+            if i < count:
+                xy = self.apple_region.sample(rng)
+                while any(np.linalg.norm(xy - p) < self.min_spacing for p in placed):
+                    xy = self.apple_region.sample(rng)
+                placed.append(xy)
+                pos = [xy[0], xy[1], TABLE_Z + self.radius]
+            else:  # unused apples wait out of sight, far from the arm, and never count
+                pos = [1.0 + 0.1 * i, 1.0, TABLE_Z + self.radius]
+            _set_free_body(model, data, f"apple{i}", pos, [1, 0, 0, 0])
+        self.count = count
+
+    def in_bin(self, model, data, name: str) -> bool:
+        bin_xy = data.mocap_pos[model.body("bin").mocapid[0]][:2]
+        pos = body_pos(model, data, name)
+        inside = np.all(np.abs(pos[:2] - bin_xy) < self.bin_inner)
+        return bool(inside and pos[2] < TABLE_Z + self.bin_wall + self.radius)
+
+    def success(self, model, data) -> bool:
+        return all(self.in_bin(model, data, f"apple{i}") for i in range(self.count))
+
+    def object_names(self) -> tuple[str, ...]:
+        return ("bin", *(f"apple{i}" for i in range(self.count)))
+
+
+TASKS: dict[str, type[Task]] = {task.name: task for task in (PickCube, TableCleanup)}
+
+
+def make_task(name: str) -> Task:
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
