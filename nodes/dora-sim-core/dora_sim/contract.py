@@ -120,3 +120,7 @@ MD_SCENE_NAMES: Final = "names"  # comma-separated object names of a SCENE messa
 # A SCENE message is the end-effector pose followed by one pose per object (MD_SCENE_NAMES):
 # each pose is position xyz (m, world frame) + quaternion wxyz, i.e. 7 floats.
 POSE_SIZE: Final = 7
+
+# --- teleop devices ---------------------------------------------------------------------------
+# On a device's ACTION: time.time_ns() when the reading behind it began (servo-to-sim latency).
+MD_READ_AT: Final = "read_at_ns"

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 from dora import Node
+
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.config import ConfigError, env_bool, env_float, env_int, env_list, env_str
-
 from dora_sim_mujoco.episode import EpisodeConfig, EpisodeEnd, EpisodeMachine
 from dora_sim_mujoco.loop_stats import LoopStats
 from dora_sim_mujoco.simulator import SimConfig, Simulator
@@ -219,25 +219,28 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     machine = EpisodeMachine(episode_config, sim_config.fps)
     viewer = PassiveViewer.open(sim.model, sim.data) if want_viewer else PassiveViewer.none()
-    node = Node()
-    sim_node = SimNode(node, sim, machine, viewer)
     log.info("ready: task %s, %d Hz, cameras %s at %dx%d (%s profile)", sim_config.task,
              sim_config.fps, ",".join(sim_config.cameras) or "none", sim_config.width,
              sim_config.height, sim_config.profile)  # fmt: skip
     try:
-        for event in node:
-            if event["type"] == "INPUT":
-                sim_node.on_input(event["id"], event["value"], event["metadata"])
-                if machine.stopped:
-                    break
-            elif event["type"] == "STOP":
-                break
-            elif event["type"] == "ERROR":
-                log.warning("dora error event: %s", event.get("error"))
+        serve(SimNode(Node(), sim, machine, viewer))
     finally:
         viewer.close()
         sim.close()
     return 0
+
+
+def serve(sim_node: SimNode) -> None:
+    """The event loop: returns when the session is over (episode count, ``stop``) or on STOP."""
+    for event in sim_node.node:
+        if event["type"] == "INPUT":
+            sim_node.on_input(event["id"], event["value"], event["metadata"])
+            if sim_node.machine.stopped:
+                return
+        elif event["type"] == "STOP":
+            return
+        elif event["type"] == "ERROR":
+            log.warning("dora error event: %s", event.get("error"))
 
 
 if __name__ == "__main__":

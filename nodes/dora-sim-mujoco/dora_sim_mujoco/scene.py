@@ -19,6 +19,7 @@ from dora_sim_mujoco.tasks import TABLE_Z, Task
 PROFILES = ("fast", "full")
 FAST_MAX_FACES = 1500  # per visual mesh; the arm draws 19 mesh instances
 EE_SITE = "gripperframe"
+JAW_MESHES = ("moving_jaw_so101_v1", "wrist_roll_follower_so101_v1")
 GRIPPER_BODY = "gripper"
 
 
@@ -72,6 +73,26 @@ def _decimate_visual_meshes(spec: mujoco.MjSpec, mesh_dir: Path) -> None:
             geom.meshname = replacement[geom.meshname]
 
 
+def _grip_with_pads(spec: mujoco.MjSpec) -> None:
+    """Objects touch the jaws only through the primitive fingertip pads.
+
+    The jaws' convex-hull collision meshes fill the space between the fingers and push objects
+    away. Collision bits: the arm's collision geoms and the pads carry bits 1|2, objects bit 2
+    (``OBJECT_CONTACT``), the jaw meshes bit 1 only — so they still meet the table and the arm,
+    but never an object.
+    """
+    for geom in spec.geoms:
+        if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.group == 3:
+            jaw = geom.meshname in JAW_MESHES
+            geom.contype = geom.conaffinity = 1 if jaw else 3
+    for name in ("fixed_jaw_pad", "moving_jaw_pad"):
+        pad = spec.geom(name)
+        pad.contype = pad.conaffinity = 3
+        pad.friction = [1.5, 0.02, 0.002]
+        pad.condim = 4
+        pad.solref = [0.01, 1]
+
+
 def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> mujoco.MjSpec:
     if profile not in PROFILES:
         raise ValueError(f"unknown render profile {profile!r}; choose one of {PROFILES}")
@@ -85,13 +106,7 @@ def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> m
     if fast:
         _decimate_visual_meshes(spec, model_dir / "assets")
 
-    # Fingertip pads: the convex-hull jaws push objects away; box pads grip (bit 1 enables them).
-    for name in ("fixed_jaw_pad", "moving_jaw_pad"):
-        pad = spec.geom(name)
-        pad.contype, pad.conaffinity = 1, 1
-        pad.friction = [1.5, 0.02, 0.002]
-        pad.condim = 4
-        pad.solref = [0.01, 1]
+    _grip_with_pads(spec)
 
     spec.option.noslip_iterations = 5
     spec.visual.quality.offsamples = 0 if fast else 4
@@ -119,7 +134,8 @@ def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> m
     )  # fmt: skip
     spec.worldbody.add_geom(
         name="table", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0.6, 0.6, 0.01],
-        pos=[0.2, 0.0, TABLE_Z], material="table", friction=[1.0, 0.01, 0.001],
+        pos=[0.2, 0.0, TABLE_Z], material="table", friction=[1.0, 0.01, 0.001], contype=1,
+        conaffinity=3,
     )  # fmt: skip
     spec.worldbody.add_light(
         name="sun", pos=[0.3, 0.2, 1.2], dir=[-0.1, -0.15, -1.0], diffuse=[0.6, 0.6, 0.6],

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import mujoco
 import numpy as np
+
 from dora_sim import contract as c
 from dora_sim.units import contract_to_sim, sim_to_contract
-
 from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver
 from dora_sim_mujoco.scene import EE_SITE, build_spec, compile_scene, substeps_per_tick
 from dora_sim_mujoco.tasks import Task, make_task

@@ -14,6 +14,8 @@ import mujoco
 import numpy as np
 
 TABLE_Z = 0.0  # the arm's base stands on the table top
+OBJECT_CONTACT = 2  # collision bits of movable objects: see scene._grip_with_pads
+FIXTURE_CONTACT = 3  # collision bits of fixtures (bins…): touch objects and the arm
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class PickCube(Task):
             rgba=[0.85, 0.15, 0.15, 1],
             friction=[1.2, 0.01, 0.001],
             condim=4,
+            contype=OBJECT_CONTACT,
+            conaffinity=OBJECT_CONTACT,
         )
 
     def reset(self, model, data, rng) -> None:
@@ -118,19 +122,19 @@ class TableCleanup(Task):
     def build(self, spec: mujoco.MjSpec) -> None:
         bin_body = spec.worldbody.add_body(name="bin", pos=[0.16, -0.18, TABLE_Z], mocap=True)
         t, h, s = 0.004, self.bin_wall / 2, self.bin_inner
-        color = [0.25, 0.35, 0.6, 1]
-        bin_body.add_geom(
-            type=mujoco.mjtGeom.mjGEOM_BOX,
-            size=[s + t, s + t, t / 2],
-            pos=[0, 0, t / 2],
-            rgba=color,
-        )
+        wall = {
+            "type": mujoco.mjtGeom.mjGEOM_BOX,
+            "rgba": [0.25, 0.35, 0.6, 1],
+            "contype": FIXTURE_CONTACT,
+            "conaffinity": FIXTURE_CONTACT,
+        }
+        bin_body.add_geom(size=[s + t, s + t, t / 2], pos=[0, 0, t / 2], **wall)
         for sx, sy, size in (
             (1, 0, [t / 2, s + t, h]), (-1, 0, [t / 2, s + t, h]),
             (0, 1, [s + t, t / 2, h]), (0, -1, [s + t, t / 2, h]),
         ):  # fmt: skip
             pos = [sx * (s + t / 2), sy * (s + t / 2), h]
-            bin_body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=size, pos=pos, rgba=color)
+            bin_body.add_geom(size=size, pos=pos, **wall)
         for i in range(self.max_objects):
             apple = _add_free_body(spec, f"apple{i}")
             apple.add_geom(
@@ -139,8 +143,10 @@ class TableCleanup(Task):
                 size=[self.radius, 0, 0],
                 mass=0.025,
                 rgba=[0.8, 0.1 + 0.15 * i, 0.05, 1],
-                friction=[1.2, 0.02, 0.002],
-                condim=4,
+                friction=[1.2, 0.02, 0.005],
+                condim=6,  # rolling friction: a real apple does not roll off at a touch
+                contype=OBJECT_CONTACT,
+                conaffinity=OBJECT_CONTACT,
             )
             apple.add_geom(  # stem: looks like an apple, touches nothing
                 type=mujoco.mjtGeom.mjGEOM_CAPSULE,

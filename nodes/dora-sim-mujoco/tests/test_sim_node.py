@@ -1,0 +1,137 @@
+"""The sim node's dora glue, driven by dora.testing.MockNode: counters, bad input, control."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from dora.testing import MockNode
+
+from dora_sim import codec
+from dora_sim import contract as c
+from dora_sim_mujoco.episode import EpisodeConfig, EpisodeMachine
+from dora_sim_mujoco.main import SimNode, serve
+from dora_sim_mujoco.simulator import HOME_POSE, SimConfig, Simulator
+from dora_sim_mujoco.viewer import PassiveViewer
+
+
+class CapturingNode(MockNode):
+    """MockNode that also keeps each output's metadata."""
+
+    def __init__(self, inputs: list):
+        super().__init__(inputs)
+        self.sent: list[tuple[str, Any, dict]] = []
+
+    def send_output(self, output_id, data, metadata=None):
+        super().send_output(output_id, data, metadata)
+        self.sent.append((output_id, data, dict(metadata or {})))
+
+    def of(self, output_id: str) -> list[tuple[Any, dict]]:
+        return [(d, m) for i, d, m in self.sent if i == output_id]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    simulator = Simulator(SimConfig(cameras=("front",), height=24, width=32))
+    yield simulator
+    simulator.close()
+
+
+def run(sim: Simulator, inputs: list, **episode: Any) -> tuple[CapturingNode, SimNode]:
+    config = EpisodeConfig(**{"num_episodes": 1, "episode_time_s": 1.0, **episode})
+    node = CapturingNode(inputs)
+    sim_node = SimNode(node, sim, EpisodeMachine(config, sim.config.fps), PassiveViewer.none())
+    serve(sim_node)
+    return node, sim_node
+
+
+def ticks(n: int) -> list:
+    return [(c.TICK, pa.array([0]))] * n
+
+
+def test_every_tick_emits_aligned_counters_on_every_output(sim):
+    node, _ = run(sim, ticks(5), episode_time_s=10)
+    per_tick = [c.STATE, c.ACTION_APPLIED, c.image_topic("front"), c.SCENE]
+    for output in per_tick:
+        frames = [m[c.MD_FRAME] for _, m in node.of(output)]
+        assert frames == [0, 1, 2, 3, 4], output
+        assert [m[c.MD_EPISODE_FRAME] for _, m in node.of(output)] == [0, 1, 2, 3, 4]
+    image, md = node.of(c.image_topic("front"))[0]
+    assert codec.decode_image(image, md).shape == (24, 32, 3)
+    starts = [d for d, _ in node.of(c.EPISODE)]
+    assert codec.decode_text(starts[0], "episode") == c.EPISODE_START
+
+
+def test_session_ends_by_itself_after_the_episode_count(sim):
+    node, sim_node = run(sim, ticks(100), episode_time_s=0.5)
+    ends = [m for d, m in node.of(c.EPISODE) if codec.decode_text(d, "e") == c.EPISODE_END]
+    assert len(ends) == 1 and ends[0][c.MD_LAST] and ends[0][c.MD_NUM_FRAMES] == 15
+    assert ends[0][c.MD_END_REASON] == c.END_TIME_LIMIT
+    assert len(node.of(c.STATE)) == 15  # the loop stopped; the remaining ticks were not used
+    assert sim_node.machine.stopped
+
+
+def test_bad_actions_are_rejected_and_the_last_good_one_held(sim):
+    good = HOME_POSE.copy()
+    good[0] = 20.0
+    bad = [
+        pa.array(np.full(6, np.nan, np.float32)),
+        pa.array(np.zeros(5, np.float32)),
+        pa.array(np.zeros(6, np.float64)),
+        pa.array(["left"]),
+    ]
+    # (sent after the first tick: an episode start puts the arm back home)
+    inputs = [*ticks(1), (c.ACTION, codec.encode_joints(good)), *[(c.ACTION, b) for b in bad]]
+    inputs += ticks(2)
+    node, sim_node = run(sim, inputs, episode_time_s=10)
+    assert sim_node.stats.rejected_messages == 4
+    applied = codec.decode_joints(node.of(c.ACTION_APPLIED)[-1][0])
+    assert applied[0] == pytest.approx(20.0, abs=1e-3)
+
+
+def test_out_of_limit_action_is_clipped_and_counted(sim):
+    wild = HOME_POSE.copy()
+    wild[1] = 175.0
+    inputs = [*ticks(1), (c.ACTION, codec.encode_joints(wild)), *ticks(1)]
+    node, sim_node = run(sim, inputs, episode_time_s=5)
+    assert sim_node.stats.clipped_actions == 1
+    assert codec.decode_joints(node.of(c.ACTION_APPLIED)[-1][0])[1] == pytest.approx(100.0, 0.01)
+
+
+def test_unknown_control_is_logged_and_the_loop_goes_on(sim):
+    inputs = [*ticks(1), (c.CONTROL, pa.array(["explode"])), *ticks(2)]
+    node, sim_node = run(sim, inputs, episode_time_s=5)
+    assert sim_node.stats.rejected_messages == 1
+    assert len(node.of(c.STATE)) == 3
+
+
+def test_stop_control_ends_the_episode_and_the_node(sim):
+    inputs = [*ticks(3), (c.CONTROL, codec.encode_control(c.CONTROL_STOP)), *ticks(5)]
+    node, _ = run(sim, inputs, num_episodes=10, episode_time_s=5)
+    end = node.of(c.EPISODE)[-1][1]
+    assert end[c.MD_END_REASON] == c.END_STOP and end[c.MD_LAST] and end[c.MD_NUM_FRAMES] == 3
+    assert len(node.of(c.STATE)) == 3
+
+
+def test_rerecord_starts_a_new_attempt_with_the_same_seed(sim):
+    inputs = [*ticks(2), (c.CONTROL, codec.encode_control(c.CONTROL_RERECORD)), *ticks(2)]
+    node, _ = run(sim, inputs, num_episodes=1, episode_time_s=5, seed=42)
+    events = [(codec.decode_text(d, "e"), m) for d, m in node.of(c.EPISODE)]
+    assert [e for e, _ in events] == ["start", "end", "start"]
+    assert events[1][1][c.MD_END_REASON] == c.END_RERECORD and not events[1][1][c.MD_LAST]
+    assert events[0][1][c.MD_SEED] == events[2][1][c.MD_SEED] == 42
+    assert events[2][1][c.MD_EPISODE] == 1
+
+
+def test_jog_input_moves_the_commanded_target(sim):
+    delta = codec.encode_ee_delta(np.array([0.1, 0, 0, 0, 0, 30], np.float32))
+    node, _ = run(sim, [*ticks(1), (c.EE_DELTA, delta), *ticks(3)], episode_time_s=5)
+    actions = [codec.decode_joints(d) for d, _ in node.of(c.ACTION_APPLIED)]
+    assert not np.allclose(actions[0], actions[-1])
+
+
+def test_unknown_inputs_are_ignored(sim):
+    node, _ = run(sim, [("camera", pa.array([1])), *ticks(1)], episode_time_s=5)
+    assert len(node.of(c.STATE)) == 1
