@@ -235,6 +235,7 @@ class SimStatus:
     phase: str
     target_hz: float
     achieved_hz: float
+    busy_ms: float  # mean wall time the sim spent on one tick (step, render, send)
     late_ticks: int
     wall_lag_s: float
     rejected_messages: int

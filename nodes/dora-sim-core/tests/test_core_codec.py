@@ -151,7 +151,7 @@ def test_frame_stamp_round_trip_and_missing_keys():
 
 
 def test_status_json_round_trip():
-    status = codec.SimStatus(1, 0, "episode", 30.0, 29.5, 2, 0.01, 1, 3, 0)
+    status = codec.SimStatus(1, 0, "episode", 30.0, 29.5, 21.0, 2, 0.01, 1, 3, 0)
     assert codec.SimStatus.from_json(status.to_json()) == status
     with pytest.raises(codec.ContractError):
         codec.SimStatus.from_json("{}")

@@ -16,6 +16,7 @@ class LoopStats:
         self.fps = fps
         self.period = 1.0 / fps
         self.ticks: deque[float] = deque(maxlen=window)
+        self.busy: deque[float] = deque(maxlen=window)
         self.first: float | None = None
         self.count = 0
         self.late_ticks = 0
@@ -31,6 +32,10 @@ class LoopStats:
             self.first = now
         self.ticks.append(now)
         self.count += 1
+
+    def done(self, busy_s: float) -> None:
+        """Record how long the tick just handled kept the loop busy."""
+        self.busy.append(busy_s)
 
     @property
     def achieved_hz(self) -> float:
@@ -52,6 +57,7 @@ class LoopStats:
             phase=phase,
             target_hz=float(self.fps),
             achieved_hz=round(self.achieved_hz, 2),
+            busy_ms=round(1000 * sum(self.busy) / max(1, len(self.busy)), 3),
             late_ticks=self.late_ticks,
             wall_lag_s=round(self.wall_lag_s, 4),
             rejected_messages=self.rejected_messages,

@@ -96,7 +96,14 @@ class SimNode:
 
     # --- the tick --------------------------------------------------------------------------------
     def on_tick(self) -> None:
-        self.stats.tick(time.monotonic())
+        started = time.monotonic()
+        self.stats.tick(started)
+        try:
+            self.tick()
+        finally:
+            self.stats.done(time.monotonic() - started)
+
+    def tick(self) -> None:
         start, ended = self.machine.begin_tick()
         if ended is not None:
             self.emit_episode_end(ended)

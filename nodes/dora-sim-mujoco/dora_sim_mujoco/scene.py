@@ -18,6 +18,8 @@ from dora_sim_mujoco.tasks import TABLE_Z, Task
 
 PROFILES = ("fast", "full")
 FAST_MAX_FACES = 1500  # per visual mesh; the arm draws 19 mesh instances
+COLLISION_MAX_FACES = 2000
+VISUAL_GROUP, COLLISION_GROUP = 2, 3  # geom groups of the SO-101 model
 EE_SITE = "gripperframe"
 JAW_MESHES = ("moving_jaw_so101_v1", "wrist_roll_follower_so101_v1")
 GRIPPER_BODY = "gripper"
@@ -58,19 +60,28 @@ CAMERAS: dict[str, CameraSpec] = {
 }
 
 
-def _decimate_visual_meshes(spec: mujoco.MjSpec, mesh_dir: Path) -> None:
-    """Point every visual geom at a decimated copy of its mesh; collision geoms keep theirs."""
-    replacement: dict[str, str] = {}
-    for mesh in list(spec.meshes):
-        source = mesh_dir / mesh.file
-        visual = spec.add_mesh(
-            name=f"{mesh.name}_visual", file=str(decimated_mesh(source, FAST_MAX_FACES))
-        )
-        visual.scale = mesh.scale
-        replacement[mesh.name] = visual.name
+def _decimate_meshes(spec: mujoco.MjSpec, mesh_dir: Path, visual_faces: int | None) -> None:
+    """Point geoms at decimated copies of the 13 arm meshes.
+
+    Collision geoms always get a light copy: MuJoCo collides with each mesh's convex hull, which
+    decimation barely moves, while the full meshes cost ~400 MB of RAM per process. Visual geoms
+    get one too when ``visual_faces`` is set (the fast profile); otherwise they keep the originals.
+    """
+    faces = {COLLISION_GROUP: COLLISION_MAX_FACES}
+    if visual_faces is not None:
+        faces[VISUAL_GROUP] = visual_faces
+    originals = list(spec.meshes)
+    for mesh in originals:
+        for group, max_faces in faces.items():
+            path = decimated_mesh(mesh_dir / mesh.file, max_faces)
+            copy = spec.add_mesh(name=f"{mesh.name}_g{group}", file=str(path))
+            copy.scale = mesh.scale
     for geom in spec.geoms:
-        if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.contype == 0 and geom.group == 2:
-            geom.meshname = replacement[geom.meshname]
+        if geom.type == mujoco.mjtGeom.mjGEOM_MESH and geom.group in faces:
+            geom.meshname = f"{geom.meshname}_g{geom.group}"
+    if visual_faces is not None:
+        for mesh in originals:
+            spec.delete(mesh)
 
 
 def _grip_with_pads(spec: mujoco.MjSpec) -> None:
@@ -103,10 +114,8 @@ def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> m
     spec = mujoco.MjSpec.from_file(str(model_dir / "so101_new_calib.xml"))
     spec.meshdir = str(model_dir / "assets")
     fast = profile == "fast"
-    if fast:
-        _decimate_visual_meshes(spec, model_dir / "assets")
-
     _grip_with_pads(spec)
+    _decimate_meshes(spec, model_dir / "assets", FAST_MAX_FACES if fast else None)
 
     spec.option.noslip_iterations = 5
     spec.visual.quality.offsamples = 0 if fast else 4
