@@ -81,11 +81,15 @@ def graph(args: argparse.Namespace, probe_out: str) -> dict:
     }  # fmt: skip
     probe_inputs = {o: {"source": f"sim/{o}", "queue_size": 100} for o in sim["outputs"]}
     demo["nodes"].append({
-        "id": "probe", "path": str(REPO / "scripts" / "probe_node.py"),
+        "id": "probe", "path": sys.executable, "args": str(REPO / "scripts" / "probe_node.py"),
         "inputs": probe_inputs, "env": {"PROBE_OUT": probe_out},
     })  # fmt: skip
     for extra in args.extra_node:
         demo["nodes"].append(yaml.safe_load(Path(extra).read_text()))
+    for node in demo["nodes"]:  # run our nodes as modules of this interpreter: no PATH lookup
+        if str(node["path"]).startswith("dora-sim-"):
+            node["args"] = f"-m {node['path'].replace('-', '_')}.main"
+            node["path"] = sys.executable
     return demo
 
 
@@ -105,8 +109,9 @@ def run_dataflow(args: argparse.Namespace) -> tuple[dict, float, float]:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         log = open(os.path.join(tmp, "dora.log"), "w")  # noqa: SIM115 (closed with the tmp dir)
         launched = time.time()
-        proc = subprocess.Popen(
-            ["dora", "run", descriptor, "--stop-after", f"{int(args.duration * 1000)}ms"],
+        run_graph = "import sys, dora; dora.run(sys.argv[1], stop_after=float(sys.argv[2]))"
+        proc = subprocess.Popen(  # dora.run == `dora run`, without needing the CLI installed
+            [sys.executable, "-c", run_graph, descriptor, str(args.duration)],
             cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         root, peak = psutil.Process(proc.pid), 0.0
@@ -141,6 +146,7 @@ def run(args: argparse.Namespace) -> dict:
         "hop_latency_ms_p50": round(percentile(camera_hops, 50), 3),
         "hop_latency_ms_p99": round(percentile(camera_hops, 99), 3),
         "late_ticks": status.get("late_ticks"),
+        "image_decode_errors": probe["image_errors"],
         "frames_received": len(frames),
         "frames_missing": (frames[-1] - frames[0] + 1) - len(set(frames)),
         "cameras": args.cameras.split(","),

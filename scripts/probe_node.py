@@ -22,7 +22,7 @@ def main() -> None:
     arrivals: dict[str, list[float]] = defaultdict(list)
     frames: dict[str, list[int]] = defaultdict(list)
     hops_ms: dict[str, list[float]] = defaultdict(list)
-    summary: dict = {"first_frame_wall": None, "status": None, "episodes": []}
+    summary: dict = {"first_frame_wall": None, "status": None, "episodes": [], "image_errors": None}
 
     def dump() -> None:
         summary.update(arrivals=arrivals, frames=frames, hops_ms=hops_ms)
@@ -48,6 +48,11 @@ def main() -> None:
             summary["first_frame_wall"] = now_ns / 1e9
         arrivals[input_id].append(now_ns / 1e9)
         frames[input_id].append(int(md.get(c.MD_FRAME, -1)))
+        if input_id.startswith(c.IMAGE_PREFIX):
+            try:
+                codec.decode_image(event["value"], md)
+            except codec.ContractError as err:
+                summary["image_errors"] = f"{input_id}: {err}"
         if c.MD_SENT_AT in md:
             hops_ms[input_id].append((now_ns - int(md[c.MD_SENT_AT])) / 1e6)
         if input_id == c.STATE and len(frames[input_id]) % 30 == 0:

@@ -155,12 +155,25 @@ class SimNode:
         self.node.send_output(c.STATE, codec.encode_joints(self.sim.state()), md)
         self.node.send_output(c.ACTION_APPLIED, codec.encode_joints(self.sim.target_contract()), md)
         for camera in self.sim.config.cameras:
-            image = self.sim.render(camera)
-            data, image_md = codec.encode_image(image)
-            md_image = {**md, **image_md, c.MD_SENT_AT: time.time_ns()}
-            self.node.send_output(c.image_topic(camera), data, md_image)
+            self.send_image(camera, md)
         scene, scene_md = codec.encode_scene(self.sim.ee_pose(), self.sim.object_poses())
         self.node.send_output(c.SCENE, scene, {**md, **scene_md})
+
+    def send_image(self, camera: str, md: dict[str, Any]) -> None:
+        """Render straight into dora's shared-memory sample: no copy between GL and the reader."""
+        cfg = self.sim.config
+        image_md = {**md, c.MD_HEIGHT: cfg.height, c.MD_WIDTH: cfg.width,
+                    c.MD_ENCODING: c.IMAGE_ENCODING, c.MD_SENT_AT: time.time_ns()}  # fmt: skip
+        topic = c.image_topic(camera)
+        try:
+            sample = self.node.send_output_raw(topic, cfg.height * cfg.width * 3, image_md)
+        except NotImplementedError:  # dora.testing.MockNode has no shared memory
+            self.node.send_output(topic, codec.encode_image(self.sim.render(camera))[0], image_md)
+            return
+        with sample as buffer:
+            view = np.frombuffer(buffer, np.uint8).reshape(cfg.height, cfg.width, 3)
+            self.sim.render(camera, out=view)
+            del view  # the buffer must have no consumers left when the sample is sent
 
     def episode_metadata(self) -> dict[str, Any]:
         return {
