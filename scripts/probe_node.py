@@ -31,6 +31,7 @@ def main() -> None:
             json.dump(summary, f, default=str)
         os.replace(tmp, out)
 
+    codec.warm_up()
     for event in Node():
         if event["type"] == "STOP":
             break

@@ -21,17 +21,63 @@ class ContractError(ValueError):
     """A message that does not follow the dora-sim contract."""
 
 
+# Arrow -> numpy without pyarrow's own converters: `pa.array(ndarray)` and `Array.to_numpy()`
+# import pandas on first use (2-7 s here), long enough for dora to drop a node's queued inputs.
+_NUMPY_TYPES = {
+    pa.float32(): np.dtype(np.float32),
+    pa.float64(): np.dtype(np.float64),
+    pa.uint8(): np.dtype(np.uint8),
+    pa.int32(): np.dtype(np.int32),
+    pa.int64(): np.dtype(np.int64),
+}
+
+
 def _as_numpy(value: Any, what: str) -> np.ndarray:
+    """Zero-copy numpy view of a flat primitive Arrow array."""
     if isinstance(value, pa.ChunkedArray):
         value = value.combine_chunks()
     if not isinstance(value, pa.Array):
         raise ContractError(f"{what}: expected a pyarrow Array, got {type(value).__name__}")
     if value.null_count:
         raise ContractError(f"{what}: contains {value.null_count} null value(s)")
-    try:
-        return value.to_numpy(zero_copy_only=True)
-    except (pa.ArrowInvalid, NotImplementedError) as err:
-        raise ContractError(f"{what}: not a flat primitive array ({value.type})") from err
+    dtype = _NUMPY_TYPES.get(value.type)
+    if dtype is None:
+        raise ContractError(f"{what}: not a flat primitive array ({value.type})")
+    data = value.buffers()[1]
+    return np.frombuffer(data, dtype, count=len(value), offset=value.offset * dtype.itemsize)
+
+
+def to_arrow(values: np.ndarray) -> pa.Array:
+    """Flat numpy array -> Arrow array sharing its memory (no pandas import, no copy)."""
+    flat = np.ascontiguousarray(values).reshape(-1)
+    arrow_type = next(t for t, d in _NUMPY_TYPES.items() if d == flat.dtype)
+    return pa.Array.from_buffers(arrow_type, len(flat), [None, pa.py_buffer(flat)])
+
+
+def _text_array(text: str) -> pa.Array:
+    data = text.encode()
+    offsets = np.array([0, len(data)], np.int32)
+    return pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _single_text(value: Any, what: str) -> str:
+    """The one string of a one-element utf8 Arrow array."""
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    if not isinstance(value, pa.Array) or not pa.types.is_string(value.type) or len(value) != 1:
+        raise ContractError(f"{what}: expected one utf8 string, got {value!r:.80}")
+    if value.null_count:
+        raise ContractError(f"{what}: null string")
+    start, end = np.frombuffer(value.buffers()[1], np.int32, 2, value.offset * 4)
+    return value.buffers()[2].to_pybytes()[start:end].decode()
+
+
+def warm_up() -> None:
+    """Run every codec once: call before ``Node()`` so no lazy import stalls the event loop."""
+    decode_joints(encode_joints(np.zeros(6, np.float32)))
+    decode_control(encode_control(c.CONTROL_FINISH))
+    image, metadata = encode_image(np.zeros((2, 2, 3), np.uint8))
+    decode_image(image, metadata)
 
 
 # --- joint vectors ----------------------------------------------------------------------------
@@ -61,8 +107,7 @@ def validate_joints(values: np.ndarray, what: str = "joint vector") -> np.ndarra
 
 def encode_joints(values: np.ndarray | list[float]) -> pa.Array:
     """Joint vector in so101 units -> float32[6] Arrow array (validated)."""
-    arr = validate_joints(np.asarray(values, dtype=np.float32))
-    return pa.array(arr, type=pa.float32())
+    return to_arrow(validate_joints(np.asarray(values, dtype=np.float32)))
 
 
 def decode_joints(value: Any, what: str = c.ACTION) -> np.ndarray:
@@ -92,7 +137,7 @@ def validate_ee_delta(values: np.ndarray, what: str = c.EE_DELTA) -> np.ndarray:
 
 
 def encode_ee_delta(values: np.ndarray | list[float]) -> pa.Array:
-    return pa.array(validate_ee_delta(np.asarray(values, dtype=np.float32)), type=pa.float32())
+    return to_arrow(validate_ee_delta(np.asarray(values, dtype=np.float32)))
 
 
 def decode_ee_delta(value: Any) -> np.ndarray:
@@ -112,8 +157,7 @@ def encode_image(image: np.ndarray) -> tuple[pa.Array, dict[str, Any]]:
     """HWC uint8 RGB image -> (flat uint8 Arrow array, its metadata)."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ContractError(f"image: expected uint8 HxWx3, got {image.dtype}{list(image.shape)}")
-    flat = np.ascontiguousarray(image).reshape(-1)
-    return pa.array(flat, type=pa.uint8()), image_metadata(image)
+    return to_arrow(image), image_metadata(image)
 
 
 def decode_image(value: Any, metadata: dict[str, Any], what: str = "image") -> np.ndarray:
@@ -137,15 +181,11 @@ def decode_image(value: Any, metadata: dict[str, Any], what: str = "image") -> n
 def encode_control(command: str) -> pa.Array:
     if command not in c.CONTROL_COMMANDS:
         raise ContractError(f"control: unknown command {command!r}")
-    return pa.array([command], type=pa.string())
+    return _text_array(command)
 
 
 def decode_control(value: Any) -> str:
-    if isinstance(value, pa.ChunkedArray):
-        value = value.combine_chunks()
-    if not isinstance(value, pa.Array) or not pa.types.is_string(value.type) or len(value) != 1:
-        raise ContractError(f"control: expected one utf8 string, got {value!r:.80}")
-    command = value[0].as_py()
+    command = _single_text(value, c.CONTROL)
     if command not in c.CONTROL_COMMANDS:
         known = ", ".join(sorted(c.CONTROL_COMMANDS))
         raise ContractError(f"control: unknown command {command!r} (known: {known})")
@@ -154,15 +194,11 @@ def decode_control(value: Any) -> str:
 
 # --- text events (episode, status) -------------------------------------------------------------
 def encode_text(text: str) -> pa.Array:
-    return pa.array([text], type=pa.string())
+    return _text_array(text)
 
 
 def decode_text(value: Any, what: str) -> str:
-    if isinstance(value, pa.ChunkedArray):
-        value = value.combine_chunks()
-    if not isinstance(value, pa.Array) or not pa.types.is_string(value.type) or len(value) != 1:
-        raise ContractError(f"{what}: expected one utf8 string")
-    return str(value[0].as_py())
+    return _single_text(value, what)
 
 
 # --- privileged scene state ---------------------------------------------------------------------
@@ -177,7 +213,7 @@ class Scene:
 def encode_scene(ee_pose: np.ndarray, objects: dict[str, np.ndarray]) -> tuple[pa.Array, dict]:
     poses = [np.asarray(ee_pose, dtype=np.float32), *objects.values()]
     flat = np.concatenate([np.asarray(p, dtype=np.float32).reshape(c.POSE_SIZE) for p in poses])
-    return pa.array(flat, type=pa.float32()), {c.MD_SCENE_NAMES: ",".join(objects)}
+    return to_arrow(flat), {c.MD_SCENE_NAMES: ",".join(objects)}
 
 
 def decode_scene(value: Any, metadata: dict[str, Any]) -> Scene:

@@ -166,3 +166,21 @@ def test_feature_names_match_a_real_so101_follower():
         "wrist_roll.pos",
         "gripper.pos",
     )
+
+
+def test_codecs_import_nothing_heavy():
+    """pyarrow's numpy converters import pandas (seconds); torch/lerobot must stay out too."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from dora_sim import codec\n"
+        "codec.warm_up()\n"
+        "codec.decode_scene(*codec.encode_scene(np.zeros(7), {'a': np.zeros(7)}))\n"
+        "codec.decode_ee_delta(codec.encode_ee_delta(np.zeros(6, np.float32)))\n"
+        "print(sorted(m for m in ('pandas', 'torch', 'lerobot') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

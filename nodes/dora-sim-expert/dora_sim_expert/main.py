@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s",
                         stream=sys.stdout)  # fmt: skip
+    codec.warm_up()  # before Node(): no lazy import may stall the loop once events flow
     try:
         expert_node = ExpertNode(Node(), build_expert())
     except ConfigError as err:
