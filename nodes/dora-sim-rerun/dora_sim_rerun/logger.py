@@ -1,0 +1,195 @@
+"""Contract messages -> Rerun entities, free of dora so it can be tested and benchmarked alone.
+
+Rerun's time cursor is per thread: every method sets the frame and wall-clock time of the
+message it logs, so the dora event thread and the image thread can both log safely.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import rerun as rr
+
+from dora_sim import codec
+from dora_sim import contract as c
+from dora_sim_rerun import layout
+from dora_sim_rerun.flow import GapCounter
+
+STATE_COLOR = (31, 119, 180)
+ACTION_COLOR = (255, 127, 14)
+EE_COLOR = (230, 60, 60)
+OBJECT_COLOR = (60, 160, 60)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a message happened: the sim's frame and the wall clock it was sent at (ns)."""
+
+    frame: int
+    wall_ns: int
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> Stamp:
+        """Only ``frame`` is required (episode and status events carry little else); the wall
+        time is the sender's ``sent_at_ns`` where present, else now."""
+        try:
+            frame = int(metadata[c.MD_FRAME])
+        except (KeyError, TypeError, ValueError) as err:
+            raise codec.ContractError(f"metadata lacks an integer {c.MD_FRAME!r}") from err
+        try:
+            wall_ns = int(metadata.get(c.MD_SENT_AT) or time.time_ns())
+        except (TypeError, ValueError) as err:
+            raise codec.ContractError(f"metadata {c.MD_SENT_AT!r} is not an integer") from err
+        return cls(frame, wall_ns)
+
+
+@dataclass(frozen=True)
+class ImageFrame:
+    """A decoded camera image waiting for the logging thread (a view into dora shared memory)."""
+
+    stamp: Stamp
+    pixels: np.ndarray
+
+
+class SimLogger:
+    """Logs each contract message to the recording and counts, per stream, the frames missed."""
+
+    def __init__(self, rec: rr.RecordingStream, jpeg_quality: int):
+        self.rec = rec
+        self.jpeg_quality = jpeg_quality
+        self.gaps: dict[str, GapCounter] = {}
+        self.cameras: list[str] = []
+        self.kept_episodes = 0
+        self.successes = 0
+
+    def warm_up(self) -> None:
+        """Pay one-time costs before the graph starts, not on the first frames while messages
+        arrive: pyarrow's ``to_numpy`` imports pandas on first use (0.3 s with bytecode
+        caches, 4-7 s without on 2 busy cores, enough for dora to drop queued inputs) and PIL's
+        JPEG encoder loads on the first compress (~0.15 s)."""
+        codec.decode_joints(codec.encode_joints(np.zeros(c.NUM_JOINTS, np.float32)))
+        if self.jpeg_quality:
+            rr.Image(np.zeros((8, 8, 3), np.uint8), color_model="RGB").compress(self.jpeg_quality)
+
+    def log_styles(self) -> None:
+        """Static series names and colours: state and action of a joint share one plot."""
+        for joint in c.JOINT_NAMES:
+            for series, color in (
+                (layout.STATE_SERIES, STATE_COLOR),
+                (layout.ACTION_SERIES, ACTION_COLOR),
+            ):
+                self.rec.log(
+                    layout.joint_path(joint, series),
+                    rr.SeriesLines(names=series, colors=color),
+                    static=True,
+                )
+
+    # --- time ----------------------------------------------------------------------------------
+    def at(self, stamp: Stamp) -> None:
+        self.rec.set_time(layout.TIMELINE_FRAME, sequence=stamp.frame)
+        self.rec.set_time(layout.TIMELINE_WALL, timestamp=np.datetime64(stamp.wall_ns, "ns"))
+
+    def accept(self, stream: str, stamp: Stamp) -> bool:
+        """Count the frame on ``stream`` and set the time; False for a repeated frame."""
+        gaps = self.gaps.setdefault(stream, GapCounter())
+        if not gaps.accept(stamp.frame):
+            return False
+        self.at(stamp)
+        return True
+
+    # --- per-tick streams --------------------------------------------------------------------
+    def joints(self, stream: str, value: Any, metadata: dict[str, Any]) -> None:
+        """``observation.state`` or ``action``: one scalar per joint."""
+        joints = codec.decode_joints(value, stream)
+        if not self.accept(stream, Stamp.from_metadata(metadata)):
+            return
+        series = layout.STATE_SERIES if stream == c.STATE else layout.ACTION_SERIES
+        for joint, angle in zip(c.JOINT_NAMES, joints.tolist(), strict=True):
+            self.rec.log(layout.joint_path(joint, series), rr.Scalars(angle))
+        if stream == c.STATE and c.MD_SUCCESS in metadata:
+            self.rec.log(layout.EPISODE_SUCCESS, rr.Scalars(float(bool(metadata[c.MD_SUCCESS]))))
+
+    def scene(self, value: Any, metadata: dict[str, Any]) -> None:
+        scene = codec.decode_scene(value, metadata)
+        if not self.accept(c.SCENE, Stamp.from_metadata(metadata)):
+            return
+        self.rec.log(
+            layout.SCENE_EE,
+            rr.Points3D(scene.ee[:3], radii=0.008, colors=EE_COLOR, labels="gripper"),
+        )
+        for name, pose in scene.objects.items():
+            self.rec.log(
+                layout.object_path(name),
+                rr.Points3D(pose[:3], radii=0.015, colors=OBJECT_COLOR, labels=name),
+            )
+
+    def image(self, camera: str, frame: ImageFrame) -> bool:
+        """Log one camera image (called on the image thread); True if the camera is new."""
+        new = camera not in self.cameras
+        if new:
+            self.cameras.append(camera)
+        if self.accept(c.image_topic(camera), frame.stamp):
+            image = rr.Image(frame.pixels, color_model="RGB")
+            if self.jpeg_quality:
+                self.rec.log(layout.camera_path(camera), image.compress(self.jpeg_quality))
+            else:
+                self.rec.log(layout.camera_path(camera), image)
+        return new
+
+    # --- events --------------------------------------------------------------------------------
+    def episode(self, value: Any, metadata: dict[str, Any]) -> None:
+        kind = codec.decode_text(value, c.EPISODE)
+        self.at(Stamp.from_metadata(metadata))
+        index = metadata.get(c.MD_EPISODE, "?")
+        task = str(metadata.get(c.MD_TASK, ""))
+        if kind == c.EPISODE_START:
+            self.rec.log(layout.EPISODE_TASK, rr.TextDocument(task))
+            text = f"episode {index} start: {task} (seed {metadata.get(c.MD_SEED, '?')})"
+            self.rec.log(layout.EPISODE_EVENTS, rr.TextLog(text, level="INFO"))
+        elif kind == c.EPISODE_END:
+            self.episode_end(index, metadata)
+        else:
+            raise codec.ContractError(f"{c.EPISODE}: unknown event {kind!r}")
+
+    def episode_end(self, index: object, metadata: dict[str, Any]) -> None:
+        success = bool(metadata.get(c.MD_SUCCESS, False))
+        reason = str(metadata.get(c.MD_END_REASON, "?"))
+        frames = metadata.get(c.MD_NUM_FRAMES, "?")
+        sim_s = float(metadata.get(c.MD_SIM_TIME, 0.0))
+        wall_s = float(metadata.get(c.MD_WALL_TIME, 0.0))
+        verdict = "SUCCESS" if success else "failure"
+        text = (
+            f"episode {index} end: {verdict} ({reason}), {frames} frames,"
+            f" sim {sim_s:.2f} s / wall {wall_s:.2f} s"
+        )
+        if reason in c.DISCARDED_REASONS:
+            text += " — discarded"
+        self.rec.log(layout.EPISODE_EVENTS, rr.TextLog(text, level="INFO" if success else "WARN"))
+        if reason in c.DISCARDED_REASONS:
+            return
+        self.kept_episodes += 1
+        self.successes += int(success)
+        self.rec.log(layout.EPISODE_RESULT, rr.Scalars(float(success)))
+        self.rec.log(layout.EPISODE_SUCCESS_RATE, rr.Scalars(self.successes / self.kept_episodes))
+
+    def status(self, value: Any, metadata: dict[str, Any]) -> None:
+        status = codec.SimStatus.from_json(codec.decode_text(value, c.STATUS))
+        self.at(Stamp.from_metadata(metadata))
+        for field in layout.STATUS_FIELDS:
+            self.rec.log(layout.status_path(field), rr.Scalars(float(getattr(status, field))))
+
+    # --- drops ---------------------------------------------------------------------------------
+    def log_drops(self) -> dict[str, tuple[int, int]]:
+        """Log each stream's cumulative drop count at its newest frame; returns
+        ``{stream: (dropped, seen)}``."""
+        summary: dict[str, tuple[int, int]] = {}
+        for stream, gaps in list(self.gaps.items()):
+            if gaps.last is None:
+                continue
+            self.at(Stamp(gaps.last, time.time_ns()))
+            self.rec.log(layout.dropped_path(stream), rr.Scalars(float(gaps.dropped)))
+            summary[stream] = (gaps.dropped, gaps.seen)
+        return summary
