@@ -11,8 +11,8 @@ from dora.testing import MockNode
 
 from dora_sim import codec
 from dora_sim import contract as c
-from dora_sim_mujoco.episode import EpisodeConfig, EpisodeMachine
-from dora_sim_mujoco.main import SimNode, serve
+from dora_sim.episode import EpisodeConfig, EpisodeMachine
+from dora_sim.sim_node import SimNode, serve
 from dora_sim_mujoco.simulator import HOME_POSE, SimConfig, Simulator
 from dora_sim_mujoco.viewer import PassiveViewer
 

@@ -1,9 +1,9 @@
 """The episode state machine: the single owner of episode time, resets, early ends and the count.
 
-Pure Python and tick-driven: the simulator calls :meth:`EpisodeMachine.begin_tick` before it
-emits a frame and :meth:`EpisodeMachine.end_tick` after stepping physics. Control commands are
-queued and take effect at the next tick boundary, so an episode always ends between two frames
-and a consumer never sees frames of two episodes mixed.
+Shared by every simulator node (MuJoCo, Isaac Lab). Pure Python and tick-driven: the node calls
+:meth:`EpisodeMachine.begin_tick` before it emits a frame and :meth:`EpisodeMachine.end_tick` after
+stepping physics. Control commands are queued and take effect at the next tick boundary, so an
+episode always ends between two frames and a consumer never sees frames of two episodes mixed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from dora_sim import contract as c
+from dora_sim.config import env_bool, env_float, env_int
 
 _END_REASON = {
     c.CONTROL_FINISH: c.END_FINISH,
@@ -29,6 +30,18 @@ class EpisodeConfig:
     end_on_success: bool = True
     success_hold_s: float = 0.5  # success must hold this long before the episode ends early
     seed: int = 0
+
+    @classmethod
+    def from_env(cls) -> EpisodeConfig:
+        """The session settings every simulator node reads from its ``env:`` or the shell."""
+        return cls(
+            num_episodes=env_int("NUM_EPISODES", 2, minimum=0),
+            episode_time_s=env_float("EPISODE_TIME_S", 20.0, minimum=0.1),
+            reset_time_s=env_float("RESET_TIME_S", 0.0, minimum=0.0),
+            end_on_success=env_bool("END_ON_SUCCESS", True),
+            success_hold_s=env_float("SUCCESS_HOLD_S", 0.5, minimum=0.0),
+            seed=env_int("SEED", 0),
+        )
 
     def ticks(self, seconds: float, fps: int) -> int:
         return max(0, math.ceil(round(seconds * fps, 6)))

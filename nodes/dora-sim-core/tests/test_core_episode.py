@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dora_sim import contract as c
-from dora_sim_mujoco.episode import EpisodeConfig, EpisodeMachine
+from dora_sim.episode import EpisodeConfig, EpisodeMachine
 
 FPS = 10
 

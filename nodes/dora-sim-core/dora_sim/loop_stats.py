@@ -1,4 +1,4 @@
-"""Wall-clock health of the tick loop: achieved rate, late ticks, lag behind real time.
+"""Wall-clock health of a simulator tick loop: achieved rate, late ticks, lag behind real time.
 
 Sim time never skips or repeats; when the wall clock runs ahead (a slow tick, dropped timer
 events), that is counted here and reported in the ``status`` output instead.
