@@ -8,13 +8,23 @@ from sim_conformance import GlueHarness, SimConformance
 from dora_sim_mujoco.simulator import SimConfig, Simulator
 
 
-def lift_cube(sim: Simulator) -> None:
-    """Hold the cube 15 cm up: pick-cube's success predicate holds."""
-    import mujoco  # after dora_sim_mujoco chose the headless GL backend
+def grasp_cube(sim: Simulator) -> None:
+    """Let the scripted expert pick the cube up (off the tick clock): pick-cube's success holds.
 
-    qpos = sim.model.joint("cube").qposadr[0]
-    sim.data.qpos[qpos + 2] += 0.15
-    mujoco.mj_forward(sim.model, sim.data)
+    Success needs the cube lifted *and* squeezed by both fingertip pads, which no teleport gives.
+    """
+    from dora_sim import codec
+    from dora_sim_expert.planner import Expert
+
+    expert = Expert(sim.ik, sim.config.fps)
+    scene = codec.Scene(sim.ee_pose(), sim.object_poses())
+    expert.start(0, scene, sim.state())
+    for _ in range(20 * sim.config.fps):
+        sim.set_action(expert.act(codec.Scene(sim.ee_pose(), sim.object_poses()), sim.state()))
+        sim.step()
+        if sim.success():
+            return
+    raise AssertionError("the expert did not pick the cube up")
 
 
 class TestMujocoConformance(SimConformance):
@@ -23,7 +33,7 @@ class TestMujocoConformance(SimConformance):
         sim = Simulator(SimConfig(fps=10, cameras=("front",), height=24, width=32))
         yield GlueHarness(
             sim,
-            make_success=lift_cube,
+            make_success=grasp_cube,
             physics_seconds_per_tick=lambda: sim.substeps * sim.model.opt.timestep,
         )
         sim.close()

@@ -124,3 +124,6 @@ POSE_SIZE: Final = 7
 # --- teleop devices ---------------------------------------------------------------------------
 # On a device's ACTION: time.time_ns() when the reading behind it began (servo-to-sim latency).
 MD_READ_AT: Final = "read_at_ns"
+# On the sim's per-tick `action` output: the MD_READ_AT of the action message being applied
+# (device reading -> physics latency, measured exactly).
+MD_ACTION_READ_AT: Final = "action_read_at_ns"

@@ -106,6 +106,7 @@ class SimNode:
         self.reset_frame = 0
         self.stats = LoopStats(sim.config.fps)
         self.jog: np.ndarray | None = None
+        self.action_read_at: int | None = None  # MD_READ_AT of the action being applied
         self.jog_received = 0.0
         self.episode_wall_start = 0.0
         self.episode_seed = machine.seed
@@ -118,6 +119,7 @@ class SimNode:
                 self.on_tick()
             elif input_id == c.ACTION:
                 clipped = self.sim.set_action(codec.decode_joints(value, c.ACTION))
+                self.action_read_at = metadata.get(c.MD_READ_AT)
                 self.jog = None
                 self.stats.clipped_actions += int(clipped)
             elif input_id == c.EE_DELTA:
@@ -195,7 +197,12 @@ class SimNode:
         md[c.MD_SUCCESS] = success
         md[c.MD_REWARD] = 1.0 if success else 0.0
         self.node.send_output(c.STATE, codec.encode_joints(self.sim.state()), md)
-        self.node.send_output(c.ACTION_APPLIED, codec.encode_joints(self.sim.target_contract()), md)
+        action_md = md if self.action_read_at is None else {
+            **md, c.MD_ACTION_READ_AT: self.action_read_at
+        }  # fmt: skip
+        self.node.send_output(
+            c.ACTION_APPLIED, codec.encode_joints(self.sim.target_contract()), action_md
+        )
         for camera in self.sim.config.cameras:
             self.send_image(camera, md)
         scene, scene_md = codec.encode_scene(self.sim.ee_pose(), self.sim.object_poses())
@@ -260,12 +267,27 @@ class SimNode:
         )
 
 
+# A node that exits right after sending can lose its last messages (seen: the final episode end),
+# so after the session ends the sim keeps draining events this long before it returns.
+LINGER_S = 1.0
+
+
+def linger(node: Any, seconds: float = LINGER_S) -> None:
+    """Stay alive (ignoring inputs) until ``seconds`` pass or dora says STOP."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        event = node.next(timeout=left)
+        if event is None or event["type"] == "STOP":
+            return
+
+
 def serve(sim_node: SimNode) -> None:
     """The event loop: returns when the session is over (episode count, ``stop``) or on STOP."""
     for event in sim_node.node:
         if event["type"] == "INPUT":
             sim_node.on_input(event["id"], event["value"], event["metadata"])
             if sim_node.machine.stopped:
+                linger(sim_node.node)
                 return
         elif event["type"] == "STOP":
             return

@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 TABLE_Z = 0.0  # the arm's base stands on the table top
+JAW_PADS = ("fixed_jaw_pad", "moving_jaw_pad")
 OBJECT_CONTACT = 2  # collision bits of movable objects: see scene._grip_with_pads
 FIXTURE_CONTACT = 3  # collision bits of fixtures (bins…): touch objects and the arm
 
@@ -39,6 +40,19 @@ def _set_free_body(model: mujoco.MjModel, data: mujoco.MjData, body: str, pos, q
     data.qpos[adr : adr + 3] = pos
     data.qpos[adr + 3 : adr + 7] = quat
     data.qvel[vadr : vadr + 6] = 0.0
+
+
+def touching(
+    model: mujoco.MjModel, data: mujoco.MjData, geom: str, others: tuple[str, ...]
+) -> bool:
+    """Whether ``geom`` is in contact with every geom named in ``others``."""
+    target = model.geom(geom).id
+    wanted = {model.geom(name).id for name in others}
+    for contact in data.contact[: data.ncon]:
+        pair = {int(contact.geom1), int(contact.geom2)}
+        if target in pair:
+            wanted -= pair
+    return not wanted
 
 
 def body_pos(model: mujoco.MjModel, data: mujoco.MjData, body: str) -> np.ndarray:
@@ -101,7 +115,9 @@ class PickCube(Task):
         _set_free_body(model, data, "cube", pos, _quat_yaw(rng.uniform(-np.pi / 4, np.pi / 4)))
 
     def success(self, model, data) -> bool:
-        return bool(body_pos(model, data, "cube")[2] - self.half > TABLE_Z + self.lift_height)
+        """Lifted and held: squeezed between both fingertip pads (not carried or flung up)."""
+        lifted = body_pos(model, data, "cube")[2] - self.half > TABLE_Z + self.lift_height
+        return bool(lifted and touching(model, data, "cube", JAW_PADS))
 
     def object_names(self) -> tuple[str, ...]:
         return ("cube",)

@@ -47,12 +47,17 @@ def test_reset_places_the_arm_at_home(pick):
     np.testing.assert_allclose(pick.state(), HOME_POSE, atol=1e-3)
 
 
-def test_pick_cube_succeeds_only_when_lifted(pick):
+def test_pick_cube_needs_the_cube_lifted_and_held_by_both_pads(pick):
+    from dora_sim_expert.planner import Expert
+    from dora_sim_expert.rollout import run_episode
+
     pick.reset(0)
     assert not pick.success()
     joint = pick.model.body("cube").jntadr[0]
-    pick.data.qpos[pick.model.jnt_qposadr[joint] + 2] = 0.1
+    pick.data.qpos[pick.model.jnt_qposadr[joint] + 2] = 0.1  # flung up, not held
     mujoco.mj_forward(pick.model, pick.data)
+    assert not pick.success()
+    assert run_episode(pick, Expert(pick.ik, pick.config.fps), seed=0, episode_time_s=8).success
     assert pick.success()
 
 
