@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -23,10 +24,16 @@ def test_dataflow_validates(descriptor):
 
 
 @pytest.mark.slow
-def test_demo_runs_headless_and_exits_by_itself(run_dataflow):
-    result = run_dataflow(DATAFLOWS / "dataflow-demo.yaml", NUM_EPISODES="2")
+def test_demo_runs_headless_records_and_exits_by_itself(run_dataflow, tmp_path):
+    root = tmp_path / "demo-dataset"
+    result = run_dataflow(
+        DATAFLOWS / "dataflow-demo.yaml", NUM_EPISODES="2", DATASET_ROOT=str(root)
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
+    info = json.loads((root / "meta" / "info.json").read_text())
+    assert info["total_episodes"] == 2 and info["robot_type"] == "so101_follower"
+    assert str(root) in output  # the recorder says where the dataset is
     episodes = EPISODE_LINE.findall(output)
     assert [e[:3] for e in episodes] == [("1", "2", "pick-cube"), ("2", "2", "pick-cube")]
     assert all(e[3] == "SUCCESS" for e in episodes), episodes
@@ -35,9 +42,13 @@ def test_demo_runs_headless_and_exits_by_itself(run_dataflow):
 
 
 @pytest.mark.slow
-def test_demo_task_and_episode_count_come_from_the_environment(run_dataflow):
+def test_demo_task_and_episode_count_come_from_the_environment(run_dataflow, tmp_path):
     result = run_dataflow(
-        DATAFLOWS / "dataflow-demo.yaml", NUM_EPISODES="1", TASK="table-cleanup", SEED="3"
+        DATAFLOWS / "dataflow-demo.yaml",
+        NUM_EPISODES="1",
+        TASK="table-cleanup",
+        SEED="3",
+        DATASET_ROOT=str(tmp_path / "cleanup"),
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

@@ -81,6 +81,13 @@ CONTROL_STOP: Final = "stop"  # end the session: finish cleanly and exit
 CONTROL_RESET: Final = "reset"  # discard the episode and start a fresh scene now, no reset phase
 CONTROL_COMMANDS: Final = frozenset({CONTROL_FINISH, CONTROL_RERECORD, CONTROL_STOP, CONTROL_RESET})
 
+
+def is_control_input(input_id: str) -> bool:
+    """A sim accepts CONTROL from several senders: inputs ``control`` and ``control.<sender>``
+    (e.g. ``control.keyboard`` and ``control.recorder``), since one dora input has one source."""
+    return input_id == CONTROL or input_id.startswith(CONTROL + ".")
+
+
 # Reasons an episode ended (metadata key END_REASON on EPISODE_END).
 END_SUCCESS: Final = "success"
 END_TIME_LIMIT: Final = "time_limit"

@@ -126,7 +126,7 @@ class SimNode:
             elif input_id == c.EE_DELTA:
                 self.jog = codec.decode_ee_delta(value).copy()
                 self.jog_received = time.monotonic()
-            elif input_id == c.CONTROL:
+            elif c.is_control_input(input_id):
                 self.machine.command(codec.decode_control(value))
             elif input_id not in self.warned_inputs:
                 self.warned_inputs.add(input_id)

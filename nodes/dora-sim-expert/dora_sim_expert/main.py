@@ -53,8 +53,8 @@ class ExpertNode:
 
 
 def build_expert() -> Expert:
-    # Kinematics only: any task's scene has the same arm; no cameras, no decimated meshes.
-    model = compile_scene(build_spec(make_task("pick-cube"), (), "full"), 30)
+    # Kinematics only: any task's scene has the same arm; no cameras, light meshes.
+    model = compile_scene(build_spec(make_task("pick-cube"), (), "fast"), 30)
     return Expert(IKSolver(model), env_int("FPS", c.DEFAULT_FPS, minimum=1))
 
 

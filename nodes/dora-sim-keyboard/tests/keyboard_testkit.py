@@ -90,13 +90,15 @@ def xtest_key(display: str, keysym: str, down: bool) -> None:
 
 
 # --- the probed dataflow ----------------------------------------------------------------------
-RECORDER = """  - id: recorder
+# Every frame counts: backpressure inputs are never dropped (dora 1.1's default path drops some).
+LOSSLESS = "queue_size: 1000, queue_policy: backpressure"
+RECORDER = f"""  - id: recorder
     path: dora-sim-recorder
     inputs:
-      action: {source: sim/action, queue_size: 10000}
-      observation.state: {source: sim/observation.state, queue_size: 10000}
-      scene: {source: sim/scene, queue_size: 10000}
-      episode: {source: sim/episode, queue_size: 1000}
+      action: {{source: sim/action, {LOSSLESS}}}
+      observation.state: {{source: sim/observation.state, {LOSSLESS}}}
+      scene: {{source: sim/scene, {LOSSLESS}}}
+      episode: {{source: sim/episode, {LOSSLESS}}}
     outputs: [status, control]
 """
 

@@ -135,3 +135,10 @@ def test_jog_input_moves_the_commanded_target(sim):
 def test_unknown_inputs_are_ignored(sim):
     node, _ = run(sim, [("camera", pa.array([1])), *ticks(1)], episode_time_s=5)
     assert len(node.of(c.STATE)) == 1
+
+
+def test_control_is_accepted_from_several_senders(sim):
+    stop = codec.encode_control(c.CONTROL_STOP)
+    node, _ = run(sim, [*ticks(2), ("control.recorder", stop), *ticks(3)], num_episodes=5)
+    assert node.of(c.EPISODE)[-1][1][c.MD_END_REASON] == c.END_STOP
+    assert len(node.of(c.STATE)) == 2

@@ -1,0 +1,194 @@
+"""``dora-sim-policy eval``: the eval writer node (no torch: starts in a second).
+
+Inputs: ``episode`` and ``observation.state`` from the simulator (every frame counts: give
+``observation.state`` a large ``queue_size``), optionally one ``observation.images.<camera>`` for
+videos and the simulator's ``status`` (its last report lands in ``eval_info.json``).
+Writes ``eval_info.json`` (see :mod:`dora_sim_policy.evaluator`) after every episode, and
+``videos/eval_episode_<n>.mp4`` for the first EVAL_VIDEOS episodes, into EVAL_OUTPUT_DIR
+(default ``outputs/eval/<date>/<time>_dora-sim_<policy type>``, relative to the user's shell).
+Exits with status 1 when fewer than NUM_EPISODES episodes were scored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import imageio.v2 as imageio
+
+from dora_sim import codec
+from dora_sim import contract as c
+from dora_sim.config import ConfigError, env_int, env_str
+from dora_sim_policy.evaluator import EpisodeRecord, EvalBook, eval_info
+
+log = logging.getLogger("dora-sim-eval")
+
+
+def output_dir(policy: str, base: Path) -> Path:
+    raw = env_str("EVAL_OUTPUT_DIR", "")
+    if raw:
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else base / path
+    policy_type = "policy"
+    config = base / policy / "config.json" if policy else None
+    if config is not None and config.is_file():
+        policy_type = json.loads(config.read_text()).get("type", policy_type)
+    now = dt.datetime.now()
+    return base / "outputs" / "eval" / f"{now:%Y-%m-%d}" / f"{now:%H-%M-%S}_dora-sim_{policy_type}"
+
+
+class VideoWriter:
+    """One mp4 per episode, streamed frame by frame (kept only if the episode counts)."""
+
+    def __init__(self, directory: Path, max_episodes: int, fps: int):
+        self.directory = directory
+        self.max_episodes = max_episodes
+        self.fps = fps
+        self.kept = 0
+        self.episode: int | None = None
+        self.writer: Any = None
+        self.part: Path | None = None
+
+    def add(self, episode: int, image) -> None:
+        if episode != self.episode:
+            self.abandon()
+            self.episode = episode
+            if self.kept < self.max_episodes:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self.part = self.directory / f".episode_{episode}.part.mp4"
+                self.writer = imageio.get_writer(
+                    self.part, fps=self.fps, codec="libx264", macro_block_size=1
+                )
+        if self.writer is not None:
+            self.writer.append_data(image)
+
+    def finish(self, record: EpisodeRecord) -> None:
+        if self.episode != record.episode_index or self.writer is None or self.part is None:
+            return
+        self.writer.close()
+        if record.counts:
+            path = self.directory / f"eval_episode_{self.kept}.mp4"
+            self.part.rename(path)
+            record.video_path = str(path)
+            self.kept += 1
+        else:
+            self.part.unlink(missing_ok=True)
+        self.writer, self.part, self.episode = None, None, None
+
+    def abandon(self) -> None:
+        if self.writer is not None and self.part is not None:
+            self.writer.close()
+            self.part.unlink(missing_ok=True)
+        self.writer, self.part = None, None
+
+
+class EvalWriter:
+    def __init__(self, out_dir: Path, num_episodes: int, videos: int, extra: dict[str, Any]):
+        self.out_dir = out_dir
+        self.num_episodes = num_episodes
+        self.book = EvalBook()
+        self.videos = VideoWriter(out_dir / "videos", videos, c.DEFAULT_FPS) if videos else None
+        self.extra = extra
+        self.started: float | None = None  # the first episode's start, as lerobot-eval times
+
+    def on_input(self, input_id: str, value: Any, md: dict) -> None:
+        if input_id == c.EPISODE:
+            kind = codec.decode_text(value, c.EPISODE)
+            if kind == c.EPISODE_START:
+                self.started = self.started or time.time()
+                self.book.on_start(md)
+                if self.videos is not None:
+                    self.videos.fps = int(md.get(c.MD_FPS, self.videos.fps))
+            elif kind == c.EPISODE_END:
+                self.on_end(self.book.on_end(md))
+        elif input_id == c.STATUS:  # the sim's loop health: did the eval run in real time?
+            self.extra["sim_status"] = asdict(
+                codec.SimStatus.from_json(codec.decode_text(value, c.STATUS))
+            )
+        elif input_id == c.STATE:
+            stamp = codec.FrameStamp.from_metadata(md)
+            if stamp.phase == c.PHASE_EPISODE:
+                self.book.on_frame(stamp.episode_index, float(md.get(c.MD_REWARD, 0.0)))
+        elif input_id.startswith(c.IMAGE_PREFIX) and self.videos is not None:
+            stamp = codec.FrameStamp.from_metadata(md)
+            if stamp.phase == c.PHASE_EPISODE:
+                self.videos.add(stamp.episode_index, codec.decode_image(value, md, input_id))
+
+    def on_end(self, record: EpisodeRecord) -> None:
+        if self.videos is not None:
+            self.videos.finish(record)
+        if record.counts:
+            n = len(self.book.counted())
+            goal = self.num_episodes or "∞"
+            verdict = "SUCCESS" if record.success else "failure"
+            print(
+                f"[dora-sim-eval] episode {n}/{goal}: {verdict} ({record.reason}), "
+                f"{record.num_frames} frames, sum reward {record.sum_reward:g}",
+                flush=True,
+            )
+            self.write()
+
+    def write(self) -> dict[str, Any]:
+        info = eval_info(self.book, time.time() - (self.started or time.time()), self.extra)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.out_dir / ".eval_info.json.tmp"
+        tmp.write_text(json.dumps(info, indent=2))
+        tmp.replace(self.out_dir / "eval_info.json")
+        return info
+
+    def close(self) -> int:
+        if self.videos is not None:
+            self.videos.abandon()
+        info = self.write()
+        print(f"[dora-sim-eval] overall {json.dumps(info['overall'])}", flush=True)
+        print(f"[dora-sim-eval] wrote {self.out_dir / 'eval_info.json'}", flush=True)
+        scored = info["overall"]["n_episodes"]
+        if self.num_episodes and scored < self.num_episodes:
+            log.error("only %d of %d episodes were scored", scored, self.num_episodes)
+            return 1
+        return 0
+
+
+def run() -> int:
+    base = Path(os.environ.get("PWD") or os.getcwd())
+    try:
+        policy = env_str("POLICY_PATH", "")
+        out_dir = output_dir(policy, base)
+        num_episodes = env_int("NUM_EPISODES", 2, minimum=0)
+        videos = env_int("EVAL_VIDEOS", 0, minimum=0)
+    except ConfigError as err:
+        log.error("%s", err)
+        return 2
+    extra = {
+        "policy": policy,
+        "num_episodes_requested": num_episodes,
+        "episode_time_s": env_str("EPISODE_TIME_S", ""),
+        "seed": env_str("SEED", ""),
+    }
+    writer = EvalWriter(out_dir, num_episodes, videos, extra)
+    from dora import Node
+
+    log.info("writing %s", out_dir / "eval_info.json")
+    for event in Node():
+        if event["type"] == "INPUT":
+            try:
+                writer.on_input(event["id"], event["value"], event["metadata"])
+            except (codec.ContractError, KeyError, ValueError) as err:
+                log.error("rejected %s message: %s", event["id"], err)
+        elif event["type"] == "STOP":
+            break
+    return writer.close()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
+    )
+    sys.exit(run())

@@ -1,0 +1,91 @@
+"""Record → train → eval, closed loop on CPU, through the shipped dataflows and LeRobot's own CLI.
+
+The expert records two short episodes with ``dataflow-record.yaml``, a tiny ACT trains for a few
+steps with ``lerobot-train`` (``configs/train_act_tiny_cpu.json``), and ``dataflow-eval.yaml``
+runs it: the eval writes ``eval_info.json``; a policy slower than a frame still drives the arm
+every frame; a policy whose camera is not wired stops the graph at start.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from policy_testkit import (
+    DATAFLOWS,
+    SMALL,
+    dora_run,
+    eval_graph_without,
+    policy_summary,
+    record_dataset,
+    train_act,
+)
+
+pytestmark = pytest.mark.slow
+FPS = 30
+
+
+@pytest.fixture(scope="module")
+def act_checkpoint(tmp_path_factory):
+    work = tmp_path_factory.mktemp("act")
+    dataset = record_dataset(work / "dataset")
+    info = json.loads((dataset / "meta" / "info.json").read_text())
+    assert info["total_episodes"] >= 1, info  # the recorder drops an episode with lost frames
+    assert {"observation.images.front", "observation.images.wrist"} <= set(info["features"])
+    return train_act(dataset, work / "train")
+
+
+def run_eval(checkpoint, cwd, **env):
+    env = {"POLICY_PATH": str(checkpoint), "NUM_EPISODES": "2", "EPISODE_TIME_S": "3", **env}
+    result = dora_run(DATAFLOWS / "dataflow-eval.yaml", cwd, **SMALL, **env)
+    return result, result.stdout + result.stderr
+
+
+def test_eval_writes_eval_info_in_lerobot_evals_shape(act_checkpoint, tmp_path):
+    result, output = run_eval(
+        act_checkpoint, tmp_path, SEED="1000", EVAL_OUTPUT_DIR="eval", EVAL_VIDEOS="1"
+    )
+    assert result.returncode == 0, output[-4000:]
+    info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())  # relative to the shell
+    assert info["overall"]["n_episodes"] == info["aggregated"]["n_episodes"] == 2
+    assert 0.0 <= info["overall"]["pc_success"] <= 100.0
+    episodes = info["per_episode"]
+    assert [e["seed"] for e in episodes] == [1000, 1001]
+    for episode in episodes:
+        assert episode["frames_scored"] == episode["length"] == 3 * FPS  # every reward counted
+        assert episode["reason"] == "time_limit" or episode["success"]
+    assert len(info["per_task"][0]["metrics"]["successes"]) == 2
+    assert (tmp_path / "eval" / "videos" / "eval_episode_0.mp4").stat().st_size > 0
+    assert info["dora_sim"]["sim_status"]["frame"] > 0
+    summary = policy_summary(output)
+    assert summary["device"] == "cpu" and summary["inference_errors"] == 0
+    assert summary["actions_sent"] > 0.8 * summary["frames"]
+
+
+def test_a_policy_slower_than_a_frame_still_drives_every_frame(act_checkpoint, tmp_path):
+    """Each inference takes 6+ frames (0.2 s delay): the sim does not wait, the chunks overlap.
+
+    The tiny ACT plays 40-action chunks, enough for inference of up to 18 frames back to back.
+    """
+    result, output = run_eval(act_checkpoint, tmp_path, POLICY_DELAY_S="0.2", EPISODE_TIME_S="4")
+    assert result.returncode == 0, output[-4000:]
+    summary = policy_summary(output)
+    # The sim advanced several frames during every inference: it never waited on the policy...
+    assert summary["chunk_latency_frames_max"] >= 5, summary
+    assert summary["chunk_latency_ms_p50"] >= 200, summary
+    # ...and yet every frame after each episode's first chunk got a fresh action.
+    # (a few frames of slack for a latency spike on a shared machine)
+    assert summary["starved_frames"] - summary["first_chunk_frames"] <= 5, summary
+    assert summary["frames"] == 2 * 4 * FPS
+    assert summary["control_hz_held"] >= 0.85 * FPS, summary
+
+
+def test_a_camera_the_graph_does_not_provide_stops_the_graph_at_start(act_checkpoint, tmp_path):
+    graph = eval_graph_without(tmp_path, "observation.images.wrist")
+    result = dora_run(graph, tmp_path, POLICY_PATH=str(act_checkpoint), **SMALL)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "observation.images.wrist have no source" in output, output[-4000:]
+    assert "policy expects: observation.state [6]" in output
+    assert "graph provides: observation.state [6], observation.images.front (image)" in output
+    assert "[dora-sim] episode" not in output  # the sim never started an episode

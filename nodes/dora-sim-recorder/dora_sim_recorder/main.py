@@ -1,0 +1,411 @@
+"""dora-sim-recorder: writes the simulator's frames into a LeRobot v3 dataset, crash safe.
+
+Inputs: per-tick ``action``, ``observation.state``, ``observation.images.<camera>`` (any wired;
+give them ``queue_policy: backpressure``: dora's default policy drops silently), ``episode`` (the
+simulator's start/end events, required), optionally ``control`` and inputs named in
+STATE_INPUTS/EXTRA_INPUTS. Outputs (optional): ``status`` (JSON, about once a second) and
+``control`` (``stop`` to the simulator once the dataset holds NUM_EPISODES episodes, or on a
+fatal error).
+
+Configuration (environment): REPO_ID, DATASET_ROOT (default outputs/datasets/<REPO_ID>, relative
+to the shell's directory), NUM_EPISODES (episodes the dataset should hold; 0 = no limit),
+RESUME_RECORDING, VCODEC, EXPORT_MODE (all|succeeded), PUSH_TO_HUB, HUB_PRIVATE, STATE_INPUTS,
+EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS. See docs/recorder.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from dora import Node
+
+from dora_sim import codec
+from dora_sim import contract as c
+from dora_sim_recorder.assembler import FrameAssembler
+from dora_sim_recorder.config import ConfigError, RecorderConfig, load_config
+from dora_sim_recorder.layout import StreamLayout, layout_from_inputs
+from dora_sim_recorder.messages import decode_vector, validate_episode_event
+from dora_sim_recorder.sequencer import EndEpisode, EpisodeSequencer, WriterCommand
+from dora_sim_recorder.status import RateMeter, RecorderStatus
+from dora_sim_recorder.store import DatasetStore, StoreError
+from dora_sim_recorder.writer import DatasetWriter, FatalError, WriterThread
+
+log = logging.getLogger("dora-sim-recorder")
+
+STOP_BUDGET_S = 6.0  # after a dora STOP: saving what is complete must end well inside 10 s
+STATUS_PERIOD_S = 1.0
+CONSOLE_PERIOD_S = 2.0
+BEHIND_WARN_S = 2.0  # warn loudly when this many seconds of frames wait to be written
+# A wired input that has sent nothing while the others sent this many seconds: miswired.
+SILENT_AFTER_S = 3.0
+DORA_ALL_CLOSED = "ALL_INPUTS_CLOSED"
+
+
+class RecorderNode:
+    """Glue between dora events, the frame assembler, the sequencer and the writer thread."""
+
+    def __init__(self, node: Any, writer: DatasetWriter, layout: StreamLayout, outputs: set[str]):
+        self.node = node
+        self.config = writer.config
+        self.layout = layout
+        self.outputs = outputs
+        self.streams = set(layout.streams)
+        self.assembler = FrameAssembler(layout.streams)
+        self.sequencer = EpisodeSequencer(self.config.export_mode)
+        self.writer = writer
+        writer.attach(layout)
+        self.thread = WriterThread(writer)
+        self.thread.push = self.config.push_to_hub
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.rejected = 0
+        self.warned: set[str] = set()
+        self.closed: set[str] = set()
+        self.error: str | None = None  # a fatal problem found by the node thread
+        self.session_over = False  # no more episodes will be recorded
+        self.stop_sent = False
+        self.fps = c.DEFAULT_FPS
+        self.rate = RateMeter()
+        self.last_status = 0.0
+        self.last_console = 0.0
+        self.last_behind_warning = 0.0
+
+    # --- inputs ---
+    def on_input(self, input_id: str, value: Any, metadata: dict[str, Any]) -> None:
+        try:
+            if input_id in self.streams:
+                self.on_part(input_id, value, metadata)
+            elif input_id == c.EPISODE:
+                self.on_episode(value, metadata)
+            elif input_id == c.CONTROL:
+                self.on_control(codec.decode_control(value))
+            elif input_id not in self.warned:
+                self.warned.add(input_id)
+                log.warning(
+                    "ignoring input %r: not a recorded stream (recorded: %s)",
+                    input_id,
+                    ", ".join(sorted(self.streams)),
+                )
+        except codec.ContractError as err:
+            self.reject(input_id, str(err))
+
+    def on_part(self, input_id: str, value: Any, metadata: dict[str, Any]) -> None:
+        stamp = codec.FrameStamp.from_metadata(metadata)
+        part = self.decode(input_id, value, metadata)
+        frames, refusal = self.assembler.add(input_id, stamp, part)
+        if refusal:
+            self.reject(input_id, refusal)
+        for frame in frames:
+            self.dispatch(self.sequencer.on_frame(frame))
+        self.check_silent_inputs()
+
+    def check_silent_inputs(self) -> None:
+        """A wired stream that never delivers (e.g. a camera the simulator does not render)
+        would make every frame incomplete: say so once, clearly, instead of discarding episodes.
+        """
+        watermark = self.assembler.watermark
+        silent = [s for s in self.layout.streams if s not in watermark and s not in self.closed]
+        if silent and len(watermark) and self.assembler.newest > SILENT_AFTER_S * self.fps:
+            self.error = (
+                f"input(s) {', '.join(silent)} sent nothing during the first "
+                f"{self.assembler.newest} frames while {', '.join(sorted(watermark))} did: does "
+                "the simulator produce them (CAMERAS)? Remove unused inputs from the recorder"
+            )
+
+    def decode(self, input_id: str, value: Any, metadata: dict[str, Any]) -> np.ndarray:
+        if input_id.startswith(c.IMAGE_PREFIX):
+            part = codec.decode_image(value, metadata, input_id)  # zero-copy view
+        elif input_id in (c.ACTION, c.STATE):
+            part = codec.decode_joints(value, input_id)
+        else:
+            part = decode_vector(value, input_id)
+        shape = self.shapes.setdefault(input_id, part.shape)
+        if part.shape != shape:
+            raise codec.ContractError(
+                f"{input_id}: shape {part.shape} differs from the first message's {shape}"
+            )
+        return part
+
+    def on_episode(self, value: Any, metadata: dict[str, Any]) -> None:
+        kind = codec.decode_text(value, c.EPISODE)
+        event = validate_episode_event(kind, metadata)
+        if kind == c.EPISODE_START:
+            self.fps = event[c.MD_FPS]
+            self.assembler.horizon = max(self.assembler.horizon, 10 * self.fps)
+            self.dispatch(self.sequencer.on_start(event))
+        else:
+            self.dispatch(self.sequencer.on_end(event))
+
+    def on_control(self, command: str) -> None:
+        # The simulator owns episode state and reports the outcome of every command in its
+        # episode events; the recorder follows those, so both agree on every frame.
+        log.info("control %r seen; the simulator's episode events will carry it out", command)
+
+    def on_closed(self, input_id: str) -> None:
+        self.closed.add(input_id)
+        if input_id in self.streams:
+            for frame in self.assembler.close(input_id):
+                self.dispatch(self.sequencer.on_frame(frame))
+        if self.streams | {c.EPISODE} <= self.closed and not self.session_over:
+            log.info("the simulator's outputs closed: finishing")
+            self.finish_inputs()
+
+    def reject(self, input_id: str, why: str) -> None:
+        self.rejected += 1
+        if self.rejected <= 5 or self.rejected % 100 == 0:
+            log.error("rejected %s message #%d: %s", input_id, self.rejected, why)
+
+    # --- towards the writer ---
+    def dispatch(self, commands: list[WriterCommand]) -> None:
+        for message in self.sequencer.messages:
+            log.warning("%s", message)
+        self.sequencer.messages.clear()
+        for command in commands:
+            if self.session_over:
+                return
+            self.thread.commands.put(command)
+            if isinstance(command, EndEpisode) and command.last:
+                self.session_over = True
+
+    def finish_inputs(self) -> None:
+        """No more input will come: resolve what is pending and let the writer finish."""
+        for frame in self.assembler.flush():
+            self.dispatch(self.sequencer.on_frame(frame))
+        self.dispatch(self.sequencer.flush())
+        self.session_over = True
+
+    def stop_simulator(self, why: str) -> None:
+        if c.CONTROL in self.outputs and not self.stop_sent:
+            self.stop_sent = True
+            log.info("asking the simulator to stop: %s", why)
+            self.node.send_output(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
+
+    # --- progress ---
+    def status(self, state: str) -> RecorderStatus:
+        stats = self.writer.stats
+        counters = self.sequencer.counters
+        now = time.monotonic()
+        pauses = stats.save_times_s
+        return RecorderStatus(
+            state="saving" if stats.saving and state == "recording" else state,
+            root=str(self.config.root),
+            repo_id=self.config.repo_id,
+            episodes=stats.dataset_episodes,
+            episodes_goal=self.config.num_episodes,
+            saved=stats.session_saved,
+            discarded=stats.session_discarded,
+            episode_index=stats.episode_index,
+            episode_frames=stats.episode_frames,
+            frames_written=stats.frames_written,
+            fps=round(self.rate.update(now, stats.frames_written), 2),
+            backlog_frames=self.backlog(),
+            frames_lost=counters.frames_lost + counters.orphans,
+            frames_duplicated=counters.frames_duplicated + self.assembler.counters.duplicates,
+            rejected_messages=self.rejected,
+            pause_s_last=round(pauses[-1], 3) if pauses else 0.0,
+            pause_s_max=round(max(pauses), 3) if pauses else 0.0,
+        )
+
+    def backlog(self) -> int:
+        return self.thread.commands.qsize() + self.writer.stats.encoder_backlog
+
+    def report(self, state: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_status < STATUS_PERIOD_S:
+            return
+        self.last_status = now
+        status = self.status(state)
+        if c.STATUS in self.outputs:
+            self.node.send_output(c.STATUS, codec.encode_text(status.to_json()))
+        if force or now - self.last_console >= CONSOLE_PERIOD_S:
+            self.last_console = now
+            print(status.line(), flush=True)
+        behind = status.backlog_frames / max(self.fps, 1)
+        if behind > BEHIND_WARN_S and now - self.last_behind_warning > 5.0:
+            self.last_behind_warning = now
+            log.warning(
+                "the writer is %.1f s (%d frames) behind the simulator: nothing is "
+                "dropped, but memory grows; use smaller images, fewer cameras or a "
+                "faster VCODEC (h264)",
+                behind,
+                status.backlog_frames,
+            )
+
+    # --- the loop ---
+    def run(self) -> int:
+        self.thread.start()
+        user_stop = False
+        while not self.session_over:
+            if self.failed() or self.writer.stats.goal_reached:
+                break
+            event = self.node.next(timeout=0.5)
+            if event is None or event["type"] == "ERROR":  # timeout (dora 1.1 says ERROR)
+                pass
+            elif event["type"] == "INPUT":
+                self.on_input(event["id"], event["value"], event["metadata"])
+            elif event["type"] == "INPUT_CLOSED":
+                self.on_closed(event["id"])
+            elif event["type"] == "STOP":
+                user_stop = is_user_stop(event)
+                self.finish_inputs()
+            self.report("recording")
+        return self.finish(user_stop)
+
+    def failed(self) -> bool:
+        return self.error is not None or self.thread.error is not None or not self.thread.is_alive()
+
+    def finish(self, user_stop: bool) -> int:
+        self.stop_if_goal_reached()
+        deadline = time.monotonic() + STOP_BUDGET_S if user_stop else None
+        self.writer.deadline = time.monotonic() if self.error else deadline
+        self.thread.push = self.thread.push and not user_stop
+        self.thread.commands.put(None)
+        while self.thread.is_alive():
+            self.thread.join(timeout=0.2)
+            if deadline is None:
+                event = self.node.next(timeout=0.01)
+                if is_user_stop(event):
+                    deadline = time.monotonic() + STOP_BUDGET_S
+                    self.writer.deadline = deadline
+                    self.thread.push = False
+            elif time.monotonic() > deadline + 1.0:
+                log.error(
+                    "the writer did not finish in time; unsaved episodes are lost, the "
+                    "dataset on disk is intact"
+                )
+                break
+            self.report("finishing")
+        self.stop_if_goal_reached()
+        error = self.error or self.thread.error
+        if error is not None:
+            log.error("%s", error)
+            self.stop_simulator("the recorder failed")
+            self.report("failed", force=True)
+            return 1
+        self.report("finished", force=True)
+        print_summary(self.config, self.writer)
+        return 0
+
+    def stop_if_goal_reached(self) -> None:
+        stats = self.writer.stats
+        if stats.goal_reached:
+            self.stop_simulator(
+                f"the dataset holds {stats.dataset_episodes} episodes "
+                f"(NUM_EPISODES={self.config.num_episodes})"
+            )
+
+
+def is_user_stop(event: dict[str, Any] | None) -> bool:
+    """A STOP from dora (Ctrl-C, ``dora stop``), not the one that follows closed inputs."""
+    return event is not None and event["type"] == "STOP" and event.get("id") != DORA_ALL_CLOSED
+
+
+def print_summary(config: RecorderConfig, writer: DatasetWriter) -> None:
+    stats = writer.stats
+    root, repo = config.root, config.repo_id
+    print(
+        f"[dora-sim-recorder] {root}: {stats.dataset_episodes} episodes, "
+        f"{stats.dataset_frames} frames ({stats.session_saved} saved, {stats.session_discarded} "
+        "discarded this session)",
+        flush=True,
+    )
+    if stats.dataset_episodes:
+        print(
+            f"  view:   lerobot-dataset-viz --repo-id {repo} --root {root} --episode-index 0\n"
+            f"  train:  lerobot-train --dataset.repo_id={repo} --dataset.root={root} "
+            "--policy.type=act --policy.push_to_hub=false\n"
+            f"  resume: RESUME_RECORDING=1 REPO_ID={repo} DATASET_ROOT={root} "
+            "dora run dataflows/dataflow-record.yaml",
+            flush=True,
+        )
+
+
+def check_root(config: RecorderConfig) -> None:
+    """Refuse, before anything is written, what would overwrite or confuse an existing dataset."""
+    root = config.root
+    if root.exists() and not config.resume:
+        raise StoreError(
+            f"{root} already exists: set RESUME_RECORDING=1 to continue it, or "
+            "choose another DATASET_ROOT (nothing was overwritten)"
+        )
+    if not root.exists() and not config.resume and (config.work_dir / "commit.json").exists():
+        raise StoreError(
+            f"the first save into {root} was interrupted; RESUME_RECORDING=1 "
+            f"completes it (or delete {config.work_dir} to drop it)"
+        )
+
+
+def prepare(config: RecorderConfig) -> DatasetWriter:
+    """Everything that can fail or take long before the node connects to dora.
+
+    A node that exits before connecting makes ``dora run`` fail at once with its error, and one
+    that connects late delays the start of the whole graph: both are what a bad configuration
+    and a seconds-long LeRobot import should do.
+    """
+    check_root(config)
+    store = DatasetStore(config.root, config.work_dir)
+    store.acquire()  # also proves the directory is writable
+    writer = DatasetWriter(config, store)
+    try:
+        writer.prepare()
+    except BaseException:
+        writer.close()  # releases the lock; the work copy is disposable, a pending commit kept
+        raise
+    return writer
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="dora-sim-recorder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, node: Any = None) -> int:
+    parse_args(argv)
+    # SVT-AV1 prints ~15 banner lines per encoder (two per episode and camera); errors only.
+    os.environ.setdefault("SVT_LOG", "1")
+    # LeRobot logs every codec choice at INFO on the root logger: keep the console for progress.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
+    )
+    log.setLevel(logging.INFO)
+    try:
+        config = load_config()
+        writer = prepare(config)
+    except (ConfigError, StoreError, FatalError) as err:
+        log.error("%s", err)
+        return 2
+    node = node if node is not None else Node()
+    node_config = node.node_config() or {}
+    outputs = set(node_config.get("outputs") or [])
+    try:
+        layout = layout_from_inputs((node_config.get("inputs") or {}).keys(), config)
+    except ConfigError as err:
+        log.error("%s", err)
+        if c.CONTROL in outputs:
+            node.send_output(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
+        writer.close()
+        return 2
+    log.info(
+        "recording %s into %s (%s, %s episodes, export %s, codec %s)%s",
+        ", ".join(layout.streams),
+        config.root,
+        config.repo_id,
+        config.num_episodes or "unlimited",
+        config.export_mode,
+        config.vcodec,
+        " — resuming" if config.resume else "",
+    )
+    return RecorderNode(node, writer, layout, outputs).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""dataflows/dataflow-record.yaml under a real ``dora run`` (MuJoCo sim, scripted expert, recorder).
+
+A SIGKILL of the whole dataflow keeps every committed episode; resume continues the dataset;
+Ctrl-C stops it well inside dora's grace period; and LeRobot's own tools take the result:
+LeRobotDataset decodes every frame, lerobot-train trains a tiny ACT on it, the delete script
+(LeRobot's dataset_tools) edits it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import recorder_testkit as kit
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[3]
+RECORD_YAML = REPO / "dataflows" / "dataflow-record.yaml"
+FRAMES = 30  # EPISODE_TIME_S=1 at 30 Hz, no early end on success
+
+
+def dora_env(root: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, **kit.recorder_env(root)}
+    env.update(
+        {
+            "PATH": f"{kit.VENV_BIN}:{os.environ['PATH']}",
+            "MUJOCO_GL": "egl",
+            "EGL_PLATFORM": "surfaceless",
+            "IMAGE_HEIGHT": str(kit.HEIGHT),
+            "IMAGE_WIDTH": str(kit.WIDTH),
+            "EPISODE_TIME_S": "1",
+            "END_ON_SUCCESS": "0",
+            "VCODEC": "libsvtav1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def dora_run(root: Path, log: Path, **extra: str) -> subprocess.Popen:
+    """``dora run dataflows/dataflow-record.yaml``, every setting from the environment.
+
+    The file is copied next to the log: dora writes its run logs beside the dataflow file.
+    """
+    flow = log.parent / RECORD_YAML.name
+    shutil.copyfile(RECORD_YAML, flow)
+    return subprocess.Popen(
+        [str(kit.VENV_BIN / "dora"), "run", str(flow)],
+        cwd=log.parent,
+        env=dora_env(root, **extra),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def committed(root: Path) -> int:
+    try:
+        return int(json.loads((root / "meta" / "info.json").read_text())["total_episodes"])
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def recorder_lines(log: Path) -> str:
+    return "\n".join(line for line in log.read_text().splitlines() if "recorder:" in line)[-4000:]
+
+
+def test_kill_resume_train_and_delete_with_lerobot_tools(tmp_path):
+    root = tmp_path / "ds"
+    # 1. record, and SIGKILL dora, its daemon and every node at once (a power cut, or worse)
+    log = tmp_path / "first.log"
+    process = dora_run(root, log, NUM_EPISODES="6")
+    deadline = time.monotonic() + 240
+    while committed(root) < 1:
+        assert process.poll() is None, recorder_lines(log)
+        assert time.monotonic() < deadline, recorder_lines(log)
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.0))
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    for proc in tree:
+        proc.send_signal(signal.SIGKILL)
+    process.wait()
+    survivors = committed(root)
+    kit.check_recorded(root, survivors, FRAMES)
+    # 2. resume, then Ctrl-C mid-episode: the recorder finishes well inside dora's 10 s grace
+    log = tmp_path / "resume.log"
+    process = dora_run(root, log, NUM_EPISODES="0", RESUME_RECORDING="1")
+    while committed(root) < survivors + 1:
+        assert process.poll() is None, recorder_lines(log)
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stopping = time.monotonic()
+    process.wait(timeout=30)
+    assert time.monotonic() - stopping < 8.0, recorder_lines(log)
+    assert "exited with" not in log.read_text(), recorder_lines(log)  # no node was killed
+    survivors = committed(root)
+    kit.check_recorded(root, survivors, FRAMES)
+    # 3. lerobot-train takes it as is (a tiny ACT, two CPU steps)
+    train = subprocess.run(
+        [
+            str(kit.VENV_BIN / "lerobot-train"),
+            f"--dataset.repo_id={kit.REPO_ID}",
+            f"--dataset.root={root}",
+            "--dataset.video_backend=pyav",
+            "--policy.type=act",
+            "--policy.device=cpu",
+            "--policy.push_to_hub=false",
+            "--policy.pretrained_backbone_weights=null",
+            "--policy.dim_model=32",
+            "--policy.n_heads=2",
+            "--policy.dim_feedforward=64",
+            "--policy.n_encoder_layers=1",
+            "--policy.n_decoder_layers=1",
+            "--policy.n_vae_encoder_layers=1",
+            "--policy.chunk_size=5",
+            "--policy.n_action_steps=5",
+            "--batch_size=2",
+            "--steps=2",
+            "--num_workers=0",
+            "--eval_freq=0",
+            "--log_freq=1",
+            "--save_freq=2",
+            "--wandb.enable=false",
+            f"--output_dir={tmp_path / 'train'}",
+        ],
+        env={**dora_env(root), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert train.returncode == 0, (train.stdout + train.stderr)[-3000:]
+    assert (tmp_path / "train" / "checkpoints" / "last" / "pretrained_model").is_dir()
+    # 4. the delete script, from the command line
+    delete = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "delete_episodes.py"),
+            "--repo_id",
+            kit.REPO_ID,
+            "--root",
+            str(root),
+            "--episode_indices",
+            "[0]",
+        ],
+        env=dora_env(root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert delete.returncode == 0, delete.stderr[-3000:]
+    kit.check_recorded(root, survivors - 1, FRAMES)

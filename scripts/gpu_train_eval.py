@@ -1,0 +1,431 @@
+"""Record → train ACT → eval → bench on a machine with an NVIDIA GPU and no internet.
+
+Run it through ``scripts/gpu_train_eval.sh`` (it installs the carried wheels and sets PYTHONPATH
+to the repo's sources); see the header of that file for the wheels and the call plan. Stages, each
+resumable, state under ``--work`` (default ``outputs/gpu_run``):
+
+- ``record``: ``--episodes`` successful scripted-expert pick-cube episodes (seeds 0, 1, …; the
+  expert's rare failures are skipped) written in process with ``LeRobotDataset.create``, the same
+  features as ``dora-sim-recorder`` writes (so101 joint names, front + wrist video), faster than
+  real time. ``--record-with dataflow`` uses ``dataflows/dataflow-record.yaml`` instead (sim +
+  expert + recorder), its timer sped up ``--record-speed`` times.
+- ``train``: ``lerobot-train`` with ``configs/train_act_so101.json`` on that dataset, on cuda,
+  for ``--steps`` or until ``--train-minutes`` have passed (then stopped after its last saved
+  checkpoint); a second ``train`` call resumes from ``checkpoints/last``.
+- ``eval``: ``dataflows/dataflow-eval.yaml`` with the last checkpoint on cuda, ``--eval-episodes``
+  episodes seeded from ``--eval-seed`` (held-out seeds), at real time.
+- ``bench``: ``scripts/bench_policy.py`` for the trained ACT and a SmolVLA-sized policy (random
+  weights) on cuda and cpu.
+
+Every stage appends its results to ``<work>/summary.json`` and copies it (and eval_info.json,
+bench.json, the logs' tails) into ``$OUT`` when that is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_policy import module_graph, run_dataflow  # noqa: E402
+
+REPO_ID = "local/dora_sim_pick_cube"
+# Modules each stage imports: checked first so a missing wheel costs seconds, not a stage.
+NEEDED = {
+    "record": [
+        "mujoco",
+        "dora",
+        "lerobot.datasets.lerobot_dataset",
+        "av",
+        "dora_sim_mujoco",
+        "dora_sim_expert.planner",
+    ],
+    "train": ["lerobot.scripts.lerobot_train", "torchvision", "av"],
+    "eval": ["dora", "mujoco", "dora_sim_policy.node", "lerobot.policies.act.modeling_act"],
+    "bench": ["dora_sim_policy.offline", "transformers"],
+}
+
+
+def log(message: str) -> None:
+    print(f"[gpu_train_eval] {message}", flush=True)
+
+
+# --- bookkeeping -------------------------------------------------------------------------------
+class Run:
+    def __init__(self, work: Path):
+        self.work = work
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.summary_path = work / "summary.json"
+        self.summary: dict[str, Any] = (
+            json.loads(self.summary_path.read_text()) if self.summary_path.exists() else {}
+        )
+
+    @property
+    def dataset(self) -> Path:
+        return self.work / "dataset"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.work / "train_act"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.train_dir / "checkpoints" / "last" / "pretrained_model"
+
+    def save(self, stage: str, result: dict[str, Any]) -> None:
+        self.summary[stage] = result
+        self.summary_path.write_text(json.dumps(self.summary, indent=2))
+        log(f"{stage}: {json.dumps(result)}")
+        out = os.environ.get("OUT")
+        if out:
+            shutil.copy(self.summary_path, Path(out) / "summary.json")
+
+
+def preflight(stages: list[str]) -> None:
+    import importlib
+
+    missing = []
+    for module in sorted({m for s in stages for m in NEEDED.get(s, [])}):
+        try:
+            importlib.import_module(module)
+        except Exception as err:  # an ImportError, or a wheel that does not fit the image
+            missing.append(f"{module}: {type(err).__name__}: {err}")
+    if missing:
+        raise SystemExit(
+            "missing or broken modules (carry their wheels):\n  " + "\n  ".join(missing)
+        )
+    import torch
+
+    log(
+        f"python {sys.version.split()[0]}, torch {torch.__version__}, "
+        f"cuda {torch.cuda.is_available()} ({torch.cuda.device_count()} device(s))"
+    )
+
+
+def check_rendering() -> None:
+    """One frame of the sim's front camera (MuJoCo on EGL); fails fast with a hint."""
+    code = (
+        "from dora_sim_mujoco.simulator import SimConfig, Simulator\n"
+        "s = Simulator(SimConfig(cameras=('front',), height=48, width=64)); s.reset(0)\n"
+        "print(s.render('front').mean())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(
+            "MuJoCo cannot render (EGL): carry the .gl debs and unpack them first "
+            f"(see scripts/gpu_train_eval.sh)\n{result.stderr[-2000:]}"
+        )
+
+
+# --- record ------------------------------------------------------------------------------------
+def features(height: int, width: int) -> dict[str, dict]:
+    """What dora-sim-recorder writes: so101 joint names, one video stream per camera."""
+    from dora_sim import contract as c
+
+    joints = {"dtype": "float32", "shape": (c.NUM_JOINTS,), "names": list(c.MOTOR_FEATURE_NAMES)}
+    video = {
+        "dtype": "video",
+        "shape": (height, width, 3),
+        "names": ["height", "width", "channels"],
+    }
+    return {
+        c.ACTION: dict(joints),
+        c.STATE: dict(joints),
+        **{c.image_topic(cam): dict(video) for cam in ("front", "wrist")},
+    }
+
+
+def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from dora_sim import codec
+    from dora_sim import contract as c
+    from dora_sim_expert.planner import Expert
+    from dora_sim_mujoco.simulator import SimConfig, Simulator
+
+    if run.dataset.exists():
+        shutil.rmtree(run.dataset)
+    fps = c.DEFAULT_FPS
+    sim = Simulator(SimConfig("pick-cube", fps, ("front", "wrist"), args.height, args.width))
+    expert = Expert(sim.ik, fps)
+    dataset = LeRobotDataset.create(
+        REPO_ID,
+        fps,
+        features(args.height, args.width),
+        root=run.dataset,
+        robot_type=c.ROBOT_TYPE,
+        use_videos=True,
+        vcodec="h264",
+        image_writer_threads=4,
+    )
+    started, seed, failed = time.time(), 0, []
+    hold, limit = fps // 2, int(args.episode_time_s * fps)  # the sim's defaults: 0.5 s held
+    while dataset.meta.total_episodes < args.episodes:
+        sim.reset(seed)
+        held = 0
+        for frame in range(limit):
+            scene_array, scene_md = codec.encode_scene(sim.ee_pose(), sim.object_poses())
+            scene, state = codec.decode_scene(scene_array, scene_md), sim.state()
+            if frame == 0:
+                expert.start(seed, scene, state)
+            action = codec.decode_joints(codec.encode_joints(expert.act(scene, state)))
+            dataset.add_frame(
+                {
+                    c.STATE: state.astype("float32"),
+                    c.ACTION: action,
+                    c.image_topic("front"): sim.render("front").copy(),
+                    c.image_topic("wrist"): sim.render("wrist").copy(),
+                    "task": sim.task.description,
+                }
+            )
+            sim.set_action(action)
+            sim.step()
+            held = held + 1 if sim.success() else 0
+            if held >= hold:
+                break
+        if held >= hold:
+            dataset.save_episode()
+        else:
+            dataset.clear_episode_buffer()
+            failed.append(seed)
+        seed += 1
+    dataset.finalize()
+    sim.close()
+    return {
+        "episodes": dataset.meta.total_episodes,
+        "frames": dataset.meta.total_frames,
+        "seeds_used": seed,
+        "expert_failures": failed,
+        "seconds": round(time.time() - started, 1),
+        "method": "in-process LeRobotDataset.create",
+        "resolution": [args.height, args.width],
+    }
+
+
+def record_with_dataflow(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    graph = module_graph(REPO / "dataflows" / "dataflow-record.yaml")
+    sim = next(n for n in graph["nodes"] if n["id"] == "sim")
+    sim["inputs"]["tick"]["source"] = f"dora/timer/hz/{30 * args.record_speed}"
+    started, attempts = time.time(), 0
+    total = 0
+    while total < args.episodes and attempts < 3:
+        env = {
+            "NUM_EPISODES": str(args.episodes),
+            "DATASET_ROOT": str(run.dataset),
+            "REPO_ID": REPO_ID,
+            "EPISODE_TIME_S": str(args.episode_time_s),
+            "VCODEC": "h264",
+            "IMAGE_HEIGHT": str(args.height),
+            "IMAGE_WIDTH": str(args.width),
+            "SEED": "0",
+            "RESUME_RECORDING": "1" if run.dataset.exists() else "0",
+        }
+        result = run_dataflow(graph, run.work, env, timeout=3600)
+        (run.work / f"record_{attempts}.log").write_text(result.stdout + result.stderr)
+        attempts += 1
+        info = json.loads((run.dataset / "meta" / "info.json").read_text())
+        total = info["total_episodes"]
+    return {
+        "episodes": total,
+        "attempts": attempts,
+        "seconds": round(time.time() - started, 1),
+        "method": f"dataflow-record.yaml at {args.record_speed}x real time",
+    }
+
+
+# --- train -------------------------------------------------------------------------------------
+def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    resume = (run.train_dir / "checkpoints" / "last").exists()
+    command = [sys.executable, "-m", "lerobot.scripts.lerobot_train"]
+    if resume:
+        config = run.checkpoint / "train_config.json"
+        command += [f"--config_path={config}", "--resume=true", f"--steps={args.steps}"]
+    else:
+        command += [
+            f"--config_path={REPO / 'configs' / 'train_act_so101.json'}",
+            f"--dataset.repo_id={REPO_ID}",
+            f"--dataset.root={run.dataset}",
+            f"--output_dir={run.train_dir}",
+            f"--policy.device={args.device}",
+            f"--steps={args.steps}",
+            f"--batch_size={args.batch_size}",
+            f"--num_workers={args.num_workers}",
+            f"--save_freq={args.save_freq}",
+            f"--policy.pretrained_backbone_weights={args.backbone}",
+            f"--policy.optimizer_lr={args.lr}",
+            f"--policy.optimizer_lr_backbone={args.lr}",
+        ]
+    log(" ".join(command))
+    started = time.time()
+    logfile = run.work / "train.log"
+    with logfile.open("a") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=run.work)
+        deadline = started + 60 * args.train_minutes
+        while proc.poll() is None and time.time() < deadline:
+            time.sleep(5)
+        stopped = proc.poll() is None
+        if stopped:  # keep the last complete checkpoint; `train` again resumes from it
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    step = json.loads(
+        (
+            run.train_dir / "checkpoints" / "last" / "training_state" / "training_step.json"
+        ).read_text()
+    )["step"]
+    return {
+        "command": " ".join(command),
+        "resumed": resume,
+        "stopped_at_time_limit": stopped,
+        "checkpoint_step": step,
+        "minutes": round((time.time() - started) / 60, 2),
+        "returncode": proc.returncode,
+        "log_tail": logfile.read_text()[-1500:],
+    }
+
+
+# --- eval ----------------------------------------------------------------------------------------
+def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    graph = module_graph(REPO / "dataflows" / "dataflow-eval.yaml")
+    out_dir = run.work / "eval"
+    env = {
+        "POLICY_PATH": str(run.checkpoint),
+        "POLICY_DEVICE": args.device,
+        "NUM_EPISODES": str(args.eval_episodes),
+        "SEED": str(args.eval_seed),
+        "EPISODE_TIME_S": str(args.episode_time_s),
+        "EVAL_OUTPUT_DIR": str(out_dir),
+        "IMAGE_HEIGHT": str(args.height),
+        "IMAGE_WIDTH": str(args.width),
+        "EVAL_VIDEOS": str(args.eval_videos),
+    }
+    started = time.time()
+    result = run_dataflow(graph, run.work, env, timeout=3600)
+    (run.work / "eval.log").write_text(result.stdout + result.stderr)
+    info = json.loads((out_dir / "eval_info.json").read_text())
+    if os.environ.get("OUT"):
+        shutil.copy(out_dir / "eval_info.json", Path(os.environ["OUT"]) / "eval_info.json")
+    lines = [x for x in result.stdout.splitlines() if "[dora-sim-policy] summary" in x]
+    return {
+        "returncode": result.returncode,
+        "aggregated": info["aggregated"],
+        "seeds": [e["seed"] for e in info["per_episode"]],
+        "successes": [e["success"] for e in info["per_episode"]],
+        "policy_summary": lines[-1].split("summary ", 1)[1] if lines else None,
+        "sim_status": info["dora_sim"].get("sim_status"),
+        "checkpoint": str(run.checkpoint),
+        "seconds": round(time.time() - started, 1),
+    }
+
+
+# --- bench ---------------------------------------------------------------------------------------
+def bench(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    import bench_policy
+
+    act = str(run.checkpoint)
+    # (policy, device, sim seconds in dataflow-eval.yaml, timed chunks)
+    cases = [
+        (act, args.device, 10, 20),
+        (act, "cpu", 0, 10),
+        (args.smolvla, args.device, 10, 20),
+        (args.smolvla, "cpu", 0, 3),
+    ]
+    results = []
+    for policy, device, seconds, iters in cases:
+        argv = [
+            "--policy",
+            policy,
+            "--device",
+            device,
+            "--graph-seconds",
+            str(seconds),
+            "--height",
+            str(args.height),
+            "--width",
+            str(args.width),
+            "--iters",
+            str(iters),
+        ]
+        try:
+            results.append(bench_policy.run(bench_policy.build_parser().parse_args(argv)))
+        except Exception as err:  # one failing case (e.g. SmolVLA's transformers) is reported
+            results.append({"policy": policy, "device": device, "error": repr(err)[-1500:]})
+        log(f"bench: {json.dumps(results[-1])}")
+    (run.work / "bench.json").write_text(json.dumps(results, indent=2))
+    if os.environ.get("OUT"):
+        shutil.copy(run.work / "bench.json", Path(os.environ["OUT"]) / "bench.json")
+    return {"cases": results}
+
+
+STAGES = {"record": None, "train": train, "eval": evaluate, "bench": bench}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stages", nargs="+", choices=[*STAGES, "check", "all"])
+    parser.add_argument("--work", type=Path, default=REPO / "outputs" / "gpu_run")
+    parser.add_argument("--device", default="cuda", help="cpu for a dry run of the pipeline")
+    parser.add_argument("--smolvla", default="smolvla", help="bench build: smolvla|smolvla-tiny")
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--episode-time-s", type=float, default=20.0)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--record-with", choices=("process", "dataflow"), default="process")
+    parser.add_argument("--record-speed", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=30000)
+    parser.add_argument("--train-minutes", type=float, default=8.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--num-workers", type=int, default=12)
+    parser.add_argument("--save-freq", type=int, default=1000)
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=1e-4,
+        help="ACT's optimizer_lr and optimizer_lr_backbone (LeRobot's 1e-5 assumes "
+        "an ImageNet backbone; this one trains from scratch)",
+    )
+    parser.add_argument(
+        "--backbone",
+        default="null",
+        help="ACT's pretrained_backbone_weights: null (offline) or "
+        "ResNet18_Weights.IMAGENET1K_V1 when torchvision's cache holds it",
+    )
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--eval-seed", type=int, default=1000)
+    parser.add_argument("--eval-videos", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stages = list(STAGES) if "all" in args.stages else [s for s in args.stages if s != "check"]
+    preflight(stages or list(STAGES))
+    if set(stages) & {"record", "eval", "bench"} or "check" in args.stages:
+        check_rendering()
+    run = Run(args.work.resolve())
+    for stage in stages:
+        log(f"stage {stage} …")
+        if stage == "record":
+            record = record_with_dataflow if args.record_with == "dataflow" else record_in_process
+            run.save("record", record(run, args))
+        else:
+            run.save(stage, STAGES[stage](run, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
