@@ -35,7 +35,9 @@ class Wave:
     Amplitudes stay well inside the MuJoCo model's joint limits so the sim never clips a target.
     """
 
-    CENTER = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 50.0])
+    # Shoulder lifted back 30°: the whole sweep keeps the gripper >= 3 cm above the table, so the
+    # follower can track it (around the zero pose the fingertips hit the table and stall).
+    CENTER = np.array([0.0, -30.0, 0.0, 0.0, 0.0, 50.0])
     AMPLITUDE = np.array([40.0, 30.0, 30.0, 30.0, 60.0, 40.0])
     PERIOD_S = np.array([6.0, 7.0, 5.0, 4.0, 8.0, 3.0])
 
