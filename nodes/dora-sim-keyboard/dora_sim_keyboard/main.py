@@ -46,7 +46,7 @@ Alternatives:
   - run `dora run` from a terminal (over SSH: `ssh -t`), so keys can be read from it;
   - give it an X display: a desktop session, `ssh -X` / `ssh -Y`, or DISPLAY=...;
   - teleoperate with the SO-101 leader arm (dataflows/dataflow-teleop.yaml,
-    dataflow-record-leader.yaml), where the keyboard only controls episodes (JOG=0);
+    dataflow-record.yaml), where the keyboard only controls episodes (JOG=0);
   - let the scripted expert drive (dataflows/dataflow-demo.yaml)."""
 
 

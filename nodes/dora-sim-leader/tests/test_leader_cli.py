@@ -99,7 +99,7 @@ def test_dataset_playback_plays_a_lerobot_datasets_actions(tmp_path: Path) -> No
     np.testing.assert_allclose(only_second.pose(0.0), actions[5], atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["dataflow-teleop.yaml", "dataflow-record-leader.yaml"])
+@pytest.mark.parametrize("name", ["dataflow-teleop.yaml", "dataflow-record.yaml"])
 def test_leader_dataflows_validate(name: str) -> None:
     done = run_cli("dora", "validate", str(DATAFLOWS / name))
     assert done.returncode == 0, done.stdout + done.stderr

@@ -36,7 +36,7 @@ EPISODE_S = 22
 WAVE_SPEED = 0.5
 SETTLE_S, CLEAN_S, UNPLUG_S, RECOVER_S, NOISE_S = 1.0, 4.0, 2.0, 2.5, 4.0
 # The probe must not drop what it is there to check, even on a loaded machine: backpressure
-# inputs (dora 1.1's drop-oldest direct path can lose messages, see dataflow-record.yaml).
+# inputs (dora 1.1's drop-oldest direct path can lose messages, see dataflow-record-expert.yaml).
 PROBED = {
     name: {"source": source, "queue_size": 1000, "queue_policy": "backpressure"}
     for name, source in {

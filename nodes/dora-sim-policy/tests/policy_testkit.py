@@ -55,7 +55,7 @@ def policy_summary(output: str) -> dict:
 def record_dataset(root: Path, episodes: int = 2) -> Path:
     """Expert episodes through the shipped record dataflow (sim + expert + recorder)."""
     result = dora_run(
-        DATAFLOWS / "dataflow-record.yaml",
+        DATAFLOWS / "dataflow-record-expert.yaml",
         root.parent,
         NUM_EPISODES=str(episodes),
         DATASET_ROOT=str(root),

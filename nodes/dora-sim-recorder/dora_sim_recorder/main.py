@@ -320,7 +320,7 @@ def print_summary(config: RecorderConfig, writer: DatasetWriter) -> None:
             f"  train:  lerobot-train --dataset.repo_id={repo} --dataset.root={root} "
             "--policy.type=act --policy.push_to_hub=false\n"
             f"  resume: RESUME_RECORDING=1 REPO_ID={repo} DATASET_ROOT={root} "
-            "dora run dataflows/dataflow-record.yaml",
+            "dora run <the record dataflow, e.g. dataflows/dataflow-record-expert.yaml>",
             flush=True,
         )
 

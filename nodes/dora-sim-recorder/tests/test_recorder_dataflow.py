@@ -1,4 +1,4 @@
-"""dataflows/dataflow-record.yaml under a real ``dora run`` (MuJoCo sim, scripted expert, recorder).
+"""dataflows/dataflow-record-expert.yaml under a real ``dora run`` (MuJoCo sim, scripted expert, recorder).
 
 A SIGKILL of the whole dataflow keeps every committed episode; resume continues the dataset;
 Ctrl-C stops it well inside dora's grace period; and LeRobot's own tools take the result:
@@ -24,7 +24,7 @@ import recorder_testkit as kit
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
-RECORD_YAML = REPO / "dataflows" / "dataflow-record.yaml"
+RECORD_YAML = REPO / "dataflows" / "dataflow-record-expert.yaml"
 FRAMES = 30  # EPISODE_TIME_S=1 at 30 Hz, no early end on success
 
 
@@ -47,7 +47,7 @@ def dora_env(root: Path, **extra: str) -> dict[str, str]:
 
 
 def dora_run(root: Path, log: Path, **extra: str) -> subprocess.Popen:
-    """``dora run dataflows/dataflow-record.yaml``, every setting from the environment.
+    """``dora run dataflows/dataflow-record-expert.yaml``, every setting from the environment.
 
     The file is copied next to the log: dora writes its run logs beside the dataflow file.
     """
