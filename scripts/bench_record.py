@@ -2,7 +2,7 @@
 
     uv run python scripts/bench.py record --json        (or: python scripts/bench_record.py)
 
-1. ``dataflows/dataflow-record.yaml`` (MuJoCo sim + scripted expert + recorder) records
+1. ``dataflows/dataflow-record-expert.yaml`` (MuJoCo sim + scripted expert + recorder) records
    ``--episodes`` fixed-length episodes at the default settings, with a sink node listening to
    the sim's clock and both status outputs; RSS and CPU of the whole process tree are sampled.
    The dataset is then loaded with LeRobot, and every episode's video frames are counted against
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-RECORD_YAML = REPO / "dataflows" / "dataflow-record.yaml"
+RECORD_YAML = REPO / "dataflows" / "dataflow-record-expert.yaml"
 REPO_ID = "bench/record"
 
 
