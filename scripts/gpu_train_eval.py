@@ -7,8 +7,8 @@ resumable, state under ``--work`` (default ``outputs/gpu_run``):
 - ``record``: ``--episodes`` successful scripted-expert pick-cube episodes (seeds 0, 1, …; the
   expert's rare failures are skipped) written in process with ``LeRobotDataset.create``, the same
   features as ``dora-sim-recorder`` writes (so101 joint names, front + wrist video), faster than
-  real time. ``--record-with dataflow`` uses ``dataflows/dataflow-record.yaml`` instead (sim +
-  expert + recorder), its timer sped up ``--record-speed`` times.
+  real time. ``--record-with dataflow`` uses ``dataflows/dataflow-record-expert.yaml`` instead
+  (sim + expert + recorder), its timer sped up ``--record-speed`` times.
 - ``train``: ``lerobot-train`` with ``configs/train_act_so101.json`` on that dataset, on cuda,
   for ``--steps`` or until ``--train-minutes`` have passed (then stopped after its last saved
   checkpoint); a second ``train`` call resumes from ``checkpoints/last``.
@@ -213,7 +213,7 @@ def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def record_with_dataflow(run: Run, args: argparse.Namespace) -> dict[str, Any]:
-    graph = module_graph(REPO / "dataflows" / "dataflow-record.yaml")
+    graph = module_graph(REPO / "dataflows" / "dataflow-record-expert.yaml")
     sim = next(n for n in graph["nodes"] if n["id"] == "sim")
     sim["inputs"]["tick"]["source"] = f"dora/timer/hz/{30 * args.record_speed}"
     started, attempts = time.time(), 0
@@ -239,14 +239,14 @@ def record_with_dataflow(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "episodes": total,
         "attempts": attempts,
         "seconds": round(time.time() - started, 1),
-        "method": f"dataflow-record.yaml at {args.record_speed}x real time",
+        "method": f"dataflow-record-expert.yaml at {args.record_speed}x real time",
     }
 
 
 # --- train -------------------------------------------------------------------------------------
 def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     resume = (run.train_dir / "checkpoints" / "last").exists()
-    command = [sys.executable, "-m", "lerobot.scripts.lerobot_train"]
+    command = [sys.executable, str(REPO / "scripts" / "lerobot_train_pyav.py")]
     if resume:
         config = run.checkpoint / "train_config.json"
         command += [f"--config_path={config}", "--resume=true", f"--steps={args.steps}"]
