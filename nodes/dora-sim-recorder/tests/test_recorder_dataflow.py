@@ -1,4 +1,4 @@
-"""dataflows/dataflow-record-expert.yaml under a real ``dora run`` (MuJoCo sim, scripted expert, recorder).
+"""dataflow-record-expert.yaml under a real ``dora run`` (MuJoCo sim, scripted expert, recorder).
 
 A SIGKILL of the whole dataflow keeps every committed episode; resume continues the dataset;
 Ctrl-C stops it well inside dora's grace period; and LeRobot's own tools take the result:
