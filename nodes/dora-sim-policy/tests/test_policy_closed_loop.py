@@ -1,9 +1,9 @@
 """Record → train → eval, closed loop on CPU, through the shipped dataflows and LeRobot's own CLI.
 
 The expert records two short episodes with ``dataflow-record-expert.yaml``, a tiny ACT trains
-for a few steps with ``lerobot-train`` (``configs/train_act_tiny_cpu.json``), and ``dataflow-eval.yaml``
-runs it: the eval writes ``eval_info.json``; a policy slower than a frame still drives the arm
-every frame; a policy whose camera is not wired stops the graph at start.
+for a few steps with ``lerobot-train`` (``configs/train_act_tiny_cpu.json``), and
+``dataflow-eval.yaml`` runs it: the eval writes ``eval_info.json``; a policy slower than a frame
+still drives the arm every frame; a policy whose camera is not wired stops the graph at start.
 """
 
 from __future__ import annotations
