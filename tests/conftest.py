@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from dora_sim.headless import headless_env
 
 REPO = Path(__file__).resolve().parents[1]
 DATAFLOWS = REPO / "dataflows"
 
 
-def dora_env(**overrides: str) -> dict[str, str]:
-    """Environment for a headless, offline `dora run` using this venv's executables."""
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MUJOCO_GL": "egl",
-        "EGL_PLATFORM": "surfaceless",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("DISPLAY", None)
-    env.update(overrides)
-    return env
+dora_env = headless_env
 
 
 def dora_run(

@@ -8,7 +8,6 @@ headless demos, CI and benchmarks, not a policy.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from typing import Any
@@ -18,6 +17,7 @@ from dora import Node
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.cli import start_node
 from dora_sim.config import ConfigError, env_int
 from dora_sim_expert.planner import Expert
 from dora_sim_mujoco.ik import IKSolver
@@ -59,13 +59,7 @@ def build_expert() -> Expert:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(
-        prog="dora-sim-expert",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    ).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s",
-                        stream=sys.stdout)  # fmt: skip
+    start_node("dora-sim-expert", __doc__, argv)
     codec.warm_up()  # before Node(): no lazy import may stall the loop once events flow
     try:
         expert_node = ExpertNode(Node(), build_expert())

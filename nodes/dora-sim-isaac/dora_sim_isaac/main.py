@@ -16,12 +16,12 @@ ISAAC_LIFT_HEIGHT_M.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
 from dora import Node
 
+from dora_sim.cli import start_node
 from dora_sim.config import ConfigError
 from dora_sim.episode import EpisodeConfig, EpisodeMachine
 from dora_sim.sim_node import SimNode, serve
@@ -32,19 +32,8 @@ from dora_sim_isaac.simulator import IsaacSimulator
 log = logging.getLogger("dora-sim-isaac")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-isaac",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s",
-                        stream=sys.stdout)  # fmt: skip
+    start_node("dora-sim-isaac", __doc__, argv)
     try:
         config, episode_config = IsaacConfig.from_env(), EpisodeConfig.from_env()
     except ConfigError as err:

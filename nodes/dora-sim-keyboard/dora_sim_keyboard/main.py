@@ -15,7 +15,6 @@ WRIST_SPEED_DEG_S, GRIPPER_OPEN, GRIPPER_CLOSED, KEYBOARD_INPUT (auto | desktop 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -26,6 +25,7 @@ from dora import Node
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.cli import start_node
 from dora_sim.config import ConfigError, env_bool, env_float, env_str
 from dora_sim_keyboard.bindings import SCHEMES, VIEWS, Bindings, make_bindings
 from dora_sim_keyboard.desktop import DesktopSource, DesktopUnavailable
@@ -249,19 +249,8 @@ def stop_session() -> None:
     keyboard.run()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-keyboard",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s",
-                        stream=sys.stdout)  # fmt: skip
+    start_node("dora-sim-keyboard", __doc__, argv)
     try:
         config = load_config()
     except ValueError as err:  # ConfigError, or speeds out of range

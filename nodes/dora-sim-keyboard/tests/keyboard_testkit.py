@@ -16,23 +16,14 @@ from typing import Any
 
 import pytest
 
+from dora_sim.headless import headless_env
+
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "probe_node.py"
 VENV_BIN = Path(sys.executable).parent
 
 
-def dora_env(**overrides: str) -> dict[str, str]:
-    """Headless, offline environment using this venv; no DISPLAY unless given."""
-    env = {
-        **os.environ,
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MUJOCO_GL": "egl",
-        "EGL_PLATFORM": "surfaceless",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("DISPLAY", None)
-    env.update(overrides)
-    return env
+dora_env = headless_env
 
 
 def need(*tools: str) -> None:

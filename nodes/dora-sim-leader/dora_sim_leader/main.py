@@ -20,16 +20,13 @@ import os
 import sys
 import time
 
+from dora_sim.cli import LOG_FORMAT, node_parser
 from dora_sim.config import ConfigError
 from dora_sim_leader.config import LeaderConfig
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-leader",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = node_parser("dora-sim-leader", __doc__)
     parser.add_argument(
         "command",
         nargs="?",
@@ -46,9 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
     log = logging.getLogger("dora-sim-leader")
     try:
         config = LeaderConfig.from_env(args.port, args.id, args.calibration_dir)

@@ -13,7 +13,6 @@ IMAGE_WIDTH, RENDER_PROFILE (fast|full), RESET_ARM, VIEWER.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
@@ -21,6 +20,7 @@ from dora import Node
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.cli import start_node
 from dora_sim.config import ConfigError, env_bool, env_int, env_list, env_str
 from dora_sim.episode import EpisodeConfig, EpisodeMachine
 from dora_sim.sim_node import SimNode, serve
@@ -43,19 +43,8 @@ def load_config() -> tuple[SimConfig, EpisodeConfig, bool]:
     return sim, EpisodeConfig.from_env(), env_bool("VIEWER", False)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-mujoco",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s",
-                        stream=sys.stdout)  # fmt: skip
+    start_node("dora-sim-mujoco", __doc__, argv)
     try:
         sim_config, episode_config, want_viewer = load_config()
         sim = Simulator(sim_config)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from dora_sim.headless import headless_env
 
 REPO = Path(__file__).resolve().parents[3]
 DATAFLOWS = REPO / "dataflows"
@@ -21,17 +22,7 @@ SMALL = {"IMAGE_HEIGHT": "64", "IMAGE_WIDTH": "80"}
 
 def dora_env(**overrides: str) -> dict[str, str]:
     """Headless, offline, one torch thread per process (several processes share 2 cores)."""
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MUJOCO_GL": "egl",
-        "EGL_PLATFORM": "surfaceless",
-        "HF_HUB_OFFLINE": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    env.pop("DISPLAY", None)
-    env.update(overrides)
-    return env
+    return headless_env(**{"OMP_NUM_THREADS": "1", **overrides})
 
 
 def dora_run(descriptor: Path, cwd: Path, timeout: float = 300, **env: str):

@@ -15,7 +15,6 @@ EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS. See docs/recorder.md.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from dora import Node
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.cli import start_node
 from dora_sim_recorder.assembler import FrameAssembler
 from dora_sim_recorder.config import ConfigError, RecorderConfig, load_config
 from dora_sim_recorder.layout import StreamLayout, layout_from_inputs
@@ -359,23 +359,11 @@ def prepare(config: RecorderConfig) -> DatasetWriter:
     return writer
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-recorder",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None, node: Any = None) -> int:
-    parse_args(argv)
+    start_node("dora-sim-recorder", __doc__, argv, level=logging.WARNING)
     # SVT-AV1 prints ~15 banner lines per encoder (two per episode and camera); errors only.
     os.environ.setdefault("SVT_LOG", "1")
     # LeRobot logs every codec choice at INFO on the root logger: keep the console for progress.
-    logging.basicConfig(
-        level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
-    )
     log.setLevel(logging.INFO)
     try:
         config = load_config()

@@ -16,7 +16,6 @@ RERUN_MEMORY_LIMIT (viewer/server), RERUN_JPEG_QUALITY (0 = raw images). See doc
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
@@ -27,6 +26,7 @@ from dora import Node
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.cli import start_node
 from dora_sim.config import ConfigError
 from dora_sim_rerun import layout
 from dora_sim_rerun.config import load_config
@@ -143,20 +143,8 @@ def run(node: Any, logger: SimLogger) -> RerunNode:
     return rerun_node
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="dora-sim-rerun",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
-    )
+    start_node("dora-sim-rerun", __doc__, argv)
     try:
         config = load_config()
     except ConfigError as err:
