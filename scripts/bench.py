@@ -10,6 +10,7 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 BENCHES = ("sim", "record", "leader", "rerun", "policy")
 
@@ -20,11 +21,15 @@ def main(argv: list[str]) -> int:
         print(f"usage: bench.py {{{'|'.join(available)}}} [--json] [options]", file=sys.stderr)
         return 2
     sys.path.insert(0, str(Path(__file__).parent))
-    module = importlib.import_module(f"bench_{argv[0]}")
-    args = module.build_parser().parse_args(argv[1:])
+    run_and_print(importlib.import_module(f"bench_{argv[0]}"), argv[1:])
+    return 0
+
+
+def run_and_print(module: ModuleType, argv: list[str]) -> None:
+    """Run one benchmark module with its own arguments; print its JSON object."""
+    args = module.build_parser().parse_args(argv)
     result = module.run(args)
     print(json.dumps(result, indent=None if getattr(args, "json", False) else 2))
-    return 0
 
 
 if __name__ == "__main__":

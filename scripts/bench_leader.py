@@ -15,7 +15,6 @@ read, its startup time and peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -203,4 +202,6 @@ def declare_camera_outputs(dataflow: Path, cameras: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(build_parser().parse_args())))
+    from bench import run_and_print
+
+    run_and_print(sys.modules[__name__], sys.argv[1:])

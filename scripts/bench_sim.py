@@ -162,11 +162,7 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    result = run(args)
-    print(json.dumps(result, indent=None if args.json else 2))
-
-
 if __name__ == "__main__":
-    main()
+    from bench import run_and_print
+
+    run_and_print(sys.modules[__name__], sys.argv[1:])

@@ -75,6 +75,7 @@ def _single_text(value: Any, what: str) -> str:
 def warm_up() -> None:
     """Run every codec once: call before ``Node()`` so no lazy import stalls the event loop."""
     decode_joints(encode_joints(np.zeros(6, np.float32)))
+    decode_ee_delta(encode_ee_delta(np.zeros(len(c.EE_DELTA_FIELDS), np.float32)))
     decode_control(encode_control(c.CONTROL_FINISH))
     image, metadata = encode_image(np.zeros((2, 2, 3), np.uint8))
     decode_image(image, metadata)

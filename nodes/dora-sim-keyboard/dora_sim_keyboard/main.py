@@ -213,16 +213,6 @@ class KeyboardNode:
                       f" {b.keys_for(c.CONTROL_FINISH)} starts the next", flush=True)  # fmt: skip
 
 
-def warm_up_arrow(teleop: Teleop) -> None:
-    """Encode each message once before the dataflow starts.
-
-    pyarrow imports pandas (when installed, as LeRobot installs it) on the first ``pa.array``
-    call: seconds on a busy machine, which would otherwise freeze the first key press.
-    """
-    codec.encode_ee_delta(teleop.velocity())
-    codec.encode_control(c.CONTROL_STOP)
-
-
 class NoKeys:
     """The key source when there is no keyboard."""
 
@@ -243,7 +233,7 @@ def stop_session() -> None:
     except Exception:  # not started by dora: nothing to stop
         return
     teleop = Teleop(make_bindings("dora-sim", terminal=False, jog=False), JogSpeeds())
-    warm_up_arrow(teleop)
+    codec.warm_up()
     keyboard = KeyboardNode(node, NoKeys(), teleop)
     keyboard.request_stop()
     keyboard.run()
@@ -275,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         teleop = Teleop(bindings, config.speeds)
         if not isinstance(source, NoKeys):
             print_bindings(bindings, config, source.name)
-        warm_up_arrow(teleop)
+        codec.warm_up()
         KeyboardNode(Node(), source, teleop).run()
     finally:
         source.close()

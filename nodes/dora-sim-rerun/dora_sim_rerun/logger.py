@@ -67,10 +67,9 @@ class SimLogger:
 
     def warm_up(self) -> None:
         """Pay one-time costs before the graph starts, not on the first frames while messages
-        arrive: pyarrow's ``to_numpy`` imports pandas on first use (0.3 s with bytecode
-        caches, 4-7 s without on 2 busy cores, enough for dora to drop queued inputs) and PIL's
-        JPEG encoder loads on the first compress (~0.15 s)."""
-        codec.decode_joints(codec.encode_joints(np.zeros(c.NUM_JOINTS, np.float32)))
+        arrive (a stall then makes dora drop queued inputs): the codecs' first use, and PIL's
+        JPEG encoder, which loads on the first compress (~0.15 s)."""
+        codec.warm_up()
         if self.jpeg_quality:
             rr.Image(np.zeros((8, 8, 3), np.uint8), color_model="RGB").compress(self.jpeg_quality)
 
