@@ -32,6 +32,14 @@ SO101_ARM_LIMITS_RAD: Final = np.array(
 SO101_ARM_SIGNS: Final = np.ones(5)
 
 
+def gripper_to_sim(
+    gripper: float, gripper_range_rad: tuple[float, float] = SO101_GRIPPER_RANGE_RAD
+) -> float:
+    """Gripper 0-100 (0 = closed) -> the simulator's gripper joint angle (rad)."""
+    lo, hi = gripper_range_rad
+    return lo + gripper / 100.0 * (hi - lo)
+
+
 def contract_to_sim(
     values: np.ndarray,
     gripper_range_rad: tuple[float, float] = SO101_GRIPPER_RANGE_RAD,
@@ -41,8 +49,7 @@ def contract_to_sim(
     values = np.asarray(values, dtype=np.float64)
     out = np.empty(c.NUM_JOINTS, dtype=np.float64)
     out[: c.GRIPPER_INDEX] = np.deg2rad(values[: c.GRIPPER_INDEX]) * signs
-    lo, hi = gripper_range_rad
-    out[c.GRIPPER_INDEX] = lo + values[c.GRIPPER_INDEX] / 100.0 * (hi - lo)
+    out[c.GRIPPER_INDEX] = gripper_to_sim(values[c.GRIPPER_INDEX], gripper_range_rad)
     return out
 
 

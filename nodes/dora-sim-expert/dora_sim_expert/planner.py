@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dora_sim.codec import Scene
-from dora_sim.units import contract_to_sim, sim_to_contract
+from dora_sim.units import contract_to_sim, gripper_to_sim, sim_to_contract
 from dora_sim_mujoco.ik import IKSolver
 
 DOWN = np.array([0.0, 0.0, -1.0])
@@ -85,7 +85,7 @@ class Expert:
     def jaw_axis(self, q: np.ndarray) -> np.ndarray:
         """Horizontal unit vector from the fixed to the (open) moving jaw pad at arm angles q."""
         gripper = self.model.joint("gripper").qposadr[0]
-        self.ik.data.qpos[gripper] = contract_to_sim(np.r_[np.zeros(5), GRIPPER_OPEN])[5]
+        self.ik.data.qpos[gripper] = gripper_to_sim(GRIPPER_OPEN)
         self.ik.site_pose(q)
         d = self.ik.data.geom_xpos[self.moving_pad] - self.ik.data.geom_xpos[self.fixed_pad]
         d[2] = 0.0
@@ -142,7 +142,7 @@ class Expert:
         return self._action()
 
     def _action(self) -> np.ndarray:
-        joints = np.r_[self.q, contract_to_sim(np.r_[np.zeros(5), self.gripper])[5]]
+        joints = np.r_[self.q, gripper_to_sim(self.gripper)]
         return sim_to_contract(joints).astype(np.float32)
 
 

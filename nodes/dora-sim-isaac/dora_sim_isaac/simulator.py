@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dora_sim.units import contract_to_sim, sim_to_contract
+from dora_sim.units import gripper_to_sim, sim_to_contract
 from dora_sim_isaac.config import IsaacConfig
 from dora_sim_isaac.ee import EETracker
 from dora_sim_isaac.isaac_env import ContractEnv
@@ -60,7 +60,7 @@ class IsaacSimulator:
         target = self.target.copy()
         target[3] += np.deg2rad(delta[3]) * dt
         target[4] += np.deg2rad(delta[4]) * dt
-        target[5] = contract_to_sim(np.r_[np.zeros(5), delta[5]], self.env.gripper_range)[5]
+        target[5] = gripper_to_sim(float(delta[5]), self.env.gripper_range)
         ok = True
         if np.any(delta[:3] != 0):
             wanted = np.asarray(delta[:3], dtype=np.float64) * dt

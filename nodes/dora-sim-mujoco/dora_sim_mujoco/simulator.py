@@ -12,7 +12,7 @@ import mujoco
 import numpy as np
 
 from dora_sim import contract as c
-from dora_sim.units import contract_to_sim, sim_to_contract
+from dora_sim.units import contract_to_sim, gripper_to_sim, sim_to_contract
 from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver
 from dora_sim_mujoco.scene import EE_SITE, build_spec, compile_scene, substeps_per_tick
 from dora_sim_mujoco.tasks import Task, make_task
@@ -84,7 +84,7 @@ class Simulator:
         target = self.target.copy()
         target[3] += np.deg2rad(delta[3]) * dt
         target[4] += np.deg2rad(delta[4]) * dt
-        target[5] = contract_to_sim(np.r_[np.zeros(5), delta[5]], self.gripper_range)[5]
+        target[5] = gripper_to_sim(float(delta[5]), self.gripper_range)
         ok = True
         if np.any(delta[:3] != 0):
             pos, _ = self.ik.site_pose(target[:5])
