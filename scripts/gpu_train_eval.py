@@ -62,17 +62,15 @@ def log(message: str) -> None:
 
 # --- bookkeeping -------------------------------------------------------------------------------
 class Run:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, dataset: Path | None = None):
         self.work = work
+        self._dataset = dataset
         self.work.mkdir(parents=True, exist_ok=True)
         self.summary_path = work / "summary.json"
-        self.summary: dict[str, Any] = (
-            json.loads(self.summary_path.read_text()) if self.summary_path.exists() else {}
-        )
 
     @property
     def dataset(self) -> Path:
-        return self.work / "dataset"
+        return self._dataset or self.work / "dataset"
 
     @property
     def train_dir(self) -> Path:
@@ -80,11 +78,21 @@ class Run:
 
     @property
     def checkpoint(self) -> Path:
-        return self.train_dir / "checkpoints" / "last" / "pretrained_model"
+        return self.checkpoint_at("last")
+
+    def checkpoint_at(self, name: str) -> Path:
+        """``last`` or a saved step's folder name (e.g. ``010000``)."""
+        return self.train_dir / "checkpoints" / name / "pretrained_model"
+
+    def step_of(self, name: str) -> int:
+        state = self.train_dir / "checkpoints" / name / "training_state" / "training_step.json"
+        return int(json.loads(state.read_text())["step"])
 
     def save(self, stage: str, result: dict[str, Any]) -> None:
-        self.summary[stage] = result
-        self.summary_path.write_text(json.dumps(self.summary, indent=2))
+        # Read again: a train stage in the background and an eval may share this file.
+        summary = json.loads(self.summary_path.read_text()) if self.summary_path.exists() else {}
+        summary[stage] = result
+        self.summary_path.write_text(json.dumps(summary, indent=2))
         log(f"{stage}: {json.dumps(result)}")
         out = os.environ.get("OUT")
         if out:
@@ -265,11 +273,19 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
             f"--policy.optimizer_lr={args.lr}",
             f"--policy.optimizer_lr_backbone={args.lr}",
         ]
-    log(" ".join(command))
+    # The shim decodes the videos once, up front; accelerate reads the mixed precision here.
+    env = {
+        **os.environ,
+        "PRELOAD_VIDEOS": str(run.dataset),
+        "ACCELERATE_MIXED_PRECISION": args.precision,
+    }
+    log(f"ACCELERATE_MIXED_PRECISION={args.precision} " + " ".join(command))
     started = time.time()
     logfile = run.work / "train.log"
     with logfile.open("a") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=run.work)
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=run.work, env=env
+        )
         deadline = started + 60 * args.train_minutes
         while proc.poll() is None and time.time() < deadline:
             time.sleep(5)
@@ -280,13 +296,9 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    step = json.loads(
-        (
-            run.train_dir / "checkpoints" / "last" / "training_state" / "training_step.json"
-        ).read_text()
-    )["step"]
+    step = run.step_of("last")
     return {
-        "command": " ".join(command),
+        "command": f"ACCELERATE_MIXED_PRECISION={args.precision} " + " ".join(command),
         "resumed": resume,
         "stopped_at_time_limit": stopped,
         "checkpoint_step": step,
@@ -299,13 +311,15 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 # --- eval ----------------------------------------------------------------------------------------
 def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     graph = module_graph(REPO / "dataflows" / "dataflow-eval.yaml")
-    out_dir = run.work / "eval"
+    checkpoint = run.checkpoint_at(args.eval_checkpoint)
+    out_dir = run.work / f"eval_{args.eval_checkpoint}"
     env = {
-        "POLICY_PATH": str(run.checkpoint),
+        "POLICY_PATH": str(checkpoint),
+        "CHUNK_THRESHOLD": str(args.chunk_threshold),
         "POLICY_DEVICE": args.device,
         "NUM_EPISODES": str(args.eval_episodes),
         "SEED": str(args.eval_seed),
-        "EPISODE_TIME_S": str(args.episode_time_s),
+        "EPISODE_TIME_S": str(args.eval_time_s),
         "EVAL_OUTPUT_DIR": str(out_dir),
         "IMAGE_HEIGHT": str(args.height),
         "IMAGE_WIDTH": str(args.width),
@@ -313,7 +327,7 @@ def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     }
     started = time.time()
     result = run_dataflow(graph, run.work, env, timeout=3600)
-    (run.work / "eval.log").write_text(result.stdout + result.stderr)
+    (run.work / f"eval_{args.eval_checkpoint}.log").write_text(result.stdout + result.stderr)
     info = json.loads((out_dir / "eval_info.json").read_text())
     if os.environ.get("OUT"):
         shutil.copy(out_dir / "eval_info.json", Path(os.environ["OUT"]) / "eval_info.json")
@@ -325,7 +339,9 @@ def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "successes": [e["success"] for e in info["per_episode"]],
         "policy_summary": lines[-1].split("summary ", 1)[1] if lines else None,
         "sim_status": info["dora_sim"].get("sim_status"),
-        "checkpoint": str(run.checkpoint),
+        "checkpoint": str(checkpoint),
+        "checkpoint_step": run.step_of(args.eval_checkpoint),
+        "env": env,
         "seconds": round(time.time() - started, 1),
     }
 
@@ -378,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("stages", nargs="+", choices=[*STAGES, "check", "all"])
     parser.add_argument("--work", type=Path, default=REPO / "outputs" / "gpu_run")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        help="an existing dataset to train on (e.g. one recorded with dataflow-record-expert.yaml "
+        "and carried over); default <work>/dataset, written by the record stage",
+    )
     parser.add_argument("--device", default="cuda", help="cpu for a dry run of the pipeline")
     parser.add_argument("--smolvla", default="smolvla", help="bench build: smolvla|smolvla-tiny")
     parser.add_argument("--episodes", type=int, default=50)
@@ -404,7 +426,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="ACT's pretrained_backbone_weights: null (offline) or "
         "ResNet18_Weights.IMAGENET1K_V1 when torchvision's cache holds it",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("no", "bf16", "fp16"),
+        default="bf16",
+        help="mixed precision of lerobot-train (accelerate's ACCELERATE_MIXED_PRECISION)",
+    )
     parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument(
+        "--eval-time-s", type=float, default=12.0, help="time limit of one eval episode"
+    )
+    parser.add_argument(
+        "--eval-checkpoint", default="last", help="checkpoint to evaluate: last or a step (010000)"
+    )
+    parser.add_argument(
+        "--chunk-threshold",
+        type=float,
+        default=0.8,
+        help="the policy node's CHUNK_THRESHOLD: ask for the next chunk when this share of the "
+        "current one is left (0.8 of ACT's 100 = every 20 frames)",
+    )
     parser.add_argument("--eval-seed", type=int, default=1000)
     parser.add_argument("--eval-videos", type=int, default=0)
     return parser
@@ -416,12 +457,17 @@ def main(argv: list[str] | None = None) -> int:
     preflight(stages or list(STAGES))
     if set(stages) & {"record", "eval", "bench"} or "check" in args.stages:
         check_rendering()
-    run = Run(args.work.resolve())
+    if args.dataset and "record" in stages:
+        raise SystemExit("--dataset names an existing dataset: leave out the record stage")
+    run = Run(args.work.resolve(), args.dataset.resolve() if args.dataset else None)
     for stage in stages:
         log(f"stage {stage} …")
         if stage == "record":
             record = record_with_dataflow if args.record_with == "dataflow" else record_in_process
             run.save("record", record(run, args))
+        elif stage == "eval":
+            name = "eval" if args.eval_checkpoint == "last" else f"eval_{args.eval_checkpoint}"
+            run.save(name, evaluate(run, args))
         else:
             run.save(stage, STAGES[stage](run, args))
     return 0
