@@ -9,11 +9,13 @@ resumable, state under ``--work`` (default ``outputs/gpu_run``):
   features as ``dora-sim-recorder`` writes (so101 joint names, front + wrist video), faster than
   real time. ``--record-with dataflow`` uses ``dataflows/dataflow-record-expert.yaml`` instead
   (sim + expert + recorder), its timer sped up ``--record-speed`` times.
-- ``train``: ``lerobot-train`` with ``configs/train_act_so101.json`` on that dataset, on cuda,
-  for ``--steps`` or until ``--train-minutes`` have passed (then stopped after its last saved
-  checkpoint); a second ``train`` call resumes from ``checkpoints/last``.
-- ``eval``: ``dataflows/dataflow-eval.yaml`` with the last checkpoint on cuda, ``--eval-episodes``
-  episodes seeded from ``--eval-seed`` (held-out seeds), at real time.
+- ``train``: ``lerobot-train`` (through ``scripts/lerobot_train_pyav.py``, which decodes each
+  video once) with ``configs/train_act_so101.json`` on that dataset or on ``--dataset``, on cuda
+  in bf16, for ``--steps`` or until ``--train-minutes`` have passed (then stopped after its last
+  saved checkpoint); a second ``train`` call resumes from ``checkpoints/last``.
+- ``eval``: ``dataflows/dataflow-eval.yaml`` with ``--eval-checkpoint`` (default the last) on
+  cuda, ``--eval-episodes`` episodes seeded from ``--eval-seed`` (held-out seeds), at real time,
+  into ``<work>/eval_<checkpoint>/``.
 - ``bench``: ``scripts/bench_policy.py`` for the trained ACT and a SmolVLA-sized policy (random
   weights) on cuda and cpu.
 
@@ -283,19 +285,27 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     logfile = run.work / "train.log"
     with logfile.open("a") as out:
+        # Its own process group: stopping it must stop its data-loader workers too (a killed
+        # lerobot-train left 12 orphaned workers running on the H200).
         proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, cwd=run.work, env=env
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=run.work,
+            env=env,
+            start_new_session=True,
         )
         deadline = started + 60 * args.train_minutes
         while proc.poll() is None and time.time() < deadline:
             time.sleep(5)
         stopped = proc.poll() is None
         if stopped:  # keep the last complete checkpoint; `train` again resumes from it
-            proc.send_signal(signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
             try:
-                proc.wait(timeout=60)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     step = run.step_of("last")
     return {
         "command": f"ACCELERATE_MIXED_PRECISION={args.precision} " + " ".join(command),
@@ -410,9 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record-speed", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30000)
     parser.add_argument("--train-minutes", type=float, default=8.0)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=12)
-    parser.add_argument("--save-freq", type=int, default=1000)
+    parser.add_argument("--save-freq", type=int, default=2500)
     parser.add_argument(
         "--lr",
         type=float,

@@ -16,15 +16,23 @@
 #   .whl-lerobot  ~51 MB  lerobot 0.4.4 and what it imports beyond the image (av: 40 MB)
 #   .whl-hf       ~28 MB  transformers 4.57.6, tokenizers, huggingface_hub 0.35.3, pandas …
 # A call carries at most 64 MiB, so one folder per call, back to back (a machine stays warm
-# 30 s after a call and is taken back after 30 minutes held):
-#   1. carry .whl .gl        bash scripts/gpu_train_eval.sh install                    (~1 min)
-#   2. carry .whl-lerobot    bash scripts/gpu_train_eval.sh install                    (<1 min)
-#   3. carry .whl-hf         bash scripts/gpu_train_eval.sh install check record       (~4 min)
-#   4.                       bash scripts/gpu_train_eval.sh train                      (~9 min)
-#   5.                       bash scripts/gpu_train_eval.sh eval                       (<8 min)
-#   6.                       bash scripts/gpu_train_eval.sh bench                      (~4 min)
-# `train` stops itself at --train-minutes (8) after its last checkpoint; calling it again
-# resumes. Results: outputs/gpu_run/summary.json, eval/eval_info.json, bench.json, also in $OUT.
+# 30 s after a call and is taken back after 30 minutes held). The run in docs/policy.md trained on
+# 200 episodes recorded beforehand on a laptop CPU with dataflow-record-expert.yaml (40 MB, under
+# outputs/gpu_dataset, split over the calls with the smaller wheel folders):
+#   1. carry .whl .gl                   bash scripts/gpu_train_eval.sh install           (seconds)
+#   2. carry .whl-lerobot + outputs/gpu_dataset/videos/observation.images.wrist
+#                                       the same, then copy that folder to /tmp/ds/videos/
+#   3. carry .whl-hf + outputs/gpu_dataset/{meta,data,videos/observation.images.front}
+#                                       `install check`, copy those to /tmp/ds, then start
+#        (setsid nohup bash scripts/gpu_train_eval.sh train -- --dataset /tmp/ds \
+#          --train-minutes 19 --steps 100000 --batch-size 64 --save-freq 2500 >log 2>&1 &)
+#      setsid keeps training alive after the call returns; later calls keep the machine warm:
+#   4.                                  bash scripts/gpu_train_eval.sh eval -- --eval-checkpoint 010000
+#   5. once train has stopped           bash scripts/gpu_train_eval.sh eval              (~3 min)
+# Without a carried dataset, call 3 runs `install check record` (50 episodes in process, ~1 min)
+# and `train` follows. `train` stops itself at --train-minutes after its last checkpoint; calling
+# it again resumes. Results: outputs/gpu_run/summary.json, eval_*/eval_info.json, bench.json, also
+# in $OUT.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SITE="${SITE:-/tmp/site}"
