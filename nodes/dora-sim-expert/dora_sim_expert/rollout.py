@@ -5,9 +5,11 @@ Actions still pass through the contract's codec, exactly as they would over dora
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dora_sim import codec
+from dora_sim.codec import Scene
 from dora_sim_expert.planner import Expert
 from dora_sim_mujoco.simulator import Simulator
 
@@ -19,14 +21,26 @@ class Rollout:
     frames: int
 
 
-def run_episode(sim: Simulator, expert: Expert, seed: int, episode_time_s: float) -> Rollout:
-    """One seeded episode; ends when success has held 0.5 s or at the time limit."""
+def run_episode(
+    sim: Simulator,
+    expert: Expert,
+    seed: int,
+    episode_time_s: float,
+    perceive: Callable[[Scene], Scene] | None = None,
+) -> Rollout:
+    """One seeded episode; ends when success has held 0.5 s or at the time limit.
+
+    ``perceive`` changes the scene the expert sees (a biased estimate of where objects are, as
+    a learned policy has): how much error the expert's motions tolerate.
+    """
     sim.reset(seed)
     fps = sim.config.fps
     hold = 0
     for frame in range(int(episode_time_s * fps)):
         scene_array, scene_md = codec.encode_scene(sim.ee_pose(), sim.object_poses())
         scene = codec.decode_scene(scene_array, scene_md)
+        if perceive is not None:
+            scene = perceive(scene)
         state = sim.state()
         if frame == 0:
             expert.start(seed, scene, state)
