@@ -285,27 +285,25 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     logfile = run.work / "train.log"
     with logfile.open("a") as out:
-        # Its own process group: stopping it must stop its data-loader workers too (a killed
-        # lerobot-train left 12 orphaned workers running on the H200).
         proc = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=run.work,
-            env=env,
-            start_new_session=True,
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=run.work, env=env
         )
         deadline = started + 60 * args.train_minutes
         while proc.poll() is None and time.time() < deadline:
             time.sleep(5)
         stopped = proc.poll() is None
         if stopped:  # keep the last complete checkpoint; `train` again resumes from it
-            os.killpg(proc.pid, signal.SIGINT)
+            proc.send_signal(signal.SIGINT)  # its data-loader workers exit with it
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 proc.wait()
+    if not (run.train_dir / "checkpoints" / "last").exists():
+        raise SystemExit(
+            f"lerobot-train saved no checkpoint (see {logfile}): give it more --train-minutes "
+            "or a lower --save-freq"
+        )
     step = run.step_of("last")
     return {
         "command": f"ACCELERATE_MIXED_PRECISION={args.precision} " + " ".join(command),

@@ -29,6 +29,8 @@
 #      setsid keeps training alive after the call returns; later calls keep the machine warm:
 #   4.                                  bash scripts/gpu_train_eval.sh eval -- --eval-checkpoint 010000
 #   5. once train has stopped           bash scripts/gpu_train_eval.sh eval              (~3 min)
+# A `train` in the foreground instead must end inside the call's 10 minutes, install and check
+# included: keep --train-minutes at 8 or less there (a call that runs out kills the training).
 # Without a carried dataset, call 3 runs `install check record` (50 episodes in process, ~1 min)
 # and `train` follows. `train` stops itself at --train-minutes after its last checkpoint; calling
 # it again resumes. Results: outputs/gpu_run/summary.json, eval_*/eval_info.json, bench.json, also
