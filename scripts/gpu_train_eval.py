@@ -319,7 +319,9 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 # --- eval ----------------------------------------------------------------------------------------
 def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     graph = module_graph(REPO / "dataflows" / "dataflow-eval.yaml")
-    checkpoint = run.checkpoint_at(args.eval_checkpoint)
+    # Pinned now: `last` moves on while a train stage runs beside this eval.
+    step_dir = (run.train_dir / "checkpoints" / args.eval_checkpoint).resolve()
+    checkpoint = run.checkpoint_at(step_dir.name)
     out_dir = run.work / f"eval_{args.eval_checkpoint}"
     env = {
         "POLICY_PATH": str(checkpoint),
@@ -348,7 +350,7 @@ def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "policy_summary": lines[-1].split("summary ", 1)[1] if lines else None,
         "sim_status": info["dora_sim"].get("sim_status"),
         "checkpoint": str(checkpoint),
-        "checkpoint_step": run.step_of(args.eval_checkpoint),
+        "checkpoint_step": run.step_of(step_dir.name),
         "env": env,
         "seconds": round(time.time() - started, 1),
     }
