@@ -82,12 +82,15 @@ class Run:
     def checkpoint(self) -> Path:
         return self.checkpoint_at("last")
 
-    def checkpoint_at(self, name: str) -> Path:
+    def checkpoint_dir(self, name: str) -> Path:
         """``last`` or a saved step's folder name (e.g. ``010000``)."""
-        return self.train_dir / "checkpoints" / name / "pretrained_model"
+        return self.train_dir / "checkpoints" / name
+
+    def checkpoint_at(self, name: str) -> Path:
+        return self.checkpoint_dir(name) / "pretrained_model"
 
     def step_of(self, name: str) -> int:
-        state = self.train_dir / "checkpoints" / name / "training_state" / "training_step.json"
+        state = self.checkpoint_dir(name) / "training_state" / "training_step.json"
         return int(json.loads(state.read_text())["step"])
 
     def save(self, stage: str, result: dict[str, Any]) -> None:
@@ -255,7 +258,7 @@ def record_with_dataflow(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 # --- train -------------------------------------------------------------------------------------
 def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
-    resume = (run.train_dir / "checkpoints" / "last").exists()
+    resume = run.checkpoint_dir("last").exists()
     command = [sys.executable, str(REPO / "scripts" / "lerobot_train_pyav.py")]
     if resume:
         config = run.checkpoint / "train_config.json"
@@ -299,7 +302,7 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    if not (run.train_dir / "checkpoints" / "last").exists():
+    if not run.checkpoint_dir("last").exists():
         raise SystemExit(
             f"lerobot-train saved no checkpoint (see {logfile}): give it more --train-minutes "
             "or a lower --save-freq"
@@ -320,7 +323,7 @@ def train(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     graph = module_graph(REPO / "dataflows" / "dataflow-eval.yaml")
     # Pinned now: `last` moves on while a train stage runs beside this eval.
-    step_dir = (run.train_dir / "checkpoints" / args.eval_checkpoint).resolve()
+    step_dir = run.checkpoint_dir(args.eval_checkpoint).resolve()
     checkpoint = run.checkpoint_at(step_dir.name)
     out_dir = run.work / f"eval_{args.eval_checkpoint}"
     env = {
