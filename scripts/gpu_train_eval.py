@@ -19,8 +19,9 @@ resumable, state under ``--work`` (default ``outputs/gpu_run``):
 - ``bench``: ``scripts/bench_policy.py`` for the trained ACT and a SmolVLA-sized policy (random
   weights) on cuda and cpu.
 
-Every stage appends its results to ``<work>/summary.json`` and copies it (and eval_info.json,
-bench.json, the logs' tails) into ``$OUT`` when that is set.
+Every stage appends its results to ``<work>/summary.json`` and copies it (and eval_info.json as
+``eval_<checkpoint>.json``, bench.json) into ``$OUT`` when that is set, each named
+``<work folder>.<file>`` so that two runs (``--work``) can share one call.
 """
 
 from __future__ import annotations
@@ -99,9 +100,13 @@ class Run:
         summary[stage] = result
         self.summary_path.write_text(json.dumps(summary, indent=2))
         log(f"{stage}: {json.dumps(result)}")
+        self.export(self.summary_path)
+
+    def export(self, path: Path, name: str | None = None) -> None:
+        """Copy into $OUT, named after the work folder: two runs may share one call's $OUT."""
         out = os.environ.get("OUT")
         if out:
-            shutil.copy(self.summary_path, Path(out) / "summary.json")
+            shutil.copy(path, Path(out) / f"{self.work.name}.{name or path.name}")
 
 
 def preflight(stages: list[str]) -> None:
@@ -342,8 +347,7 @@ def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     result = run_dataflow(graph, run.work, env, timeout=3600)
     (run.work / f"eval_{args.eval_checkpoint}.log").write_text(result.stdout + result.stderr)
     info = json.loads((out_dir / "eval_info.json").read_text())
-    if os.environ.get("OUT"):
-        shutil.copy(out_dir / "eval_info.json", Path(os.environ["OUT"]) / "eval_info.json")
+    run.export(out_dir / "eval_info.json", f"eval_{args.eval_checkpoint}.json")
     lines = [x for x in result.stdout.splitlines() if "[dora-sim-policy] summary" in x]
     return {
         "returncode": result.returncode,
@@ -393,8 +397,7 @@ def bench(run: Run, args: argparse.Namespace) -> dict[str, Any]:
             results.append({"policy": policy, "device": device, "error": repr(err)[-1500:]})
         log(f"bench: {json.dumps(results[-1])}")
     (run.work / "bench.json").write_text(json.dumps(results, indent=2))
-    if os.environ.get("OUT"):
-        shutil.copy(run.work / "bench.json", Path(os.environ["OUT"]) / "bench.json")
+    run.export(run.work / "bench.json")
     return {"cases": results}
 
 

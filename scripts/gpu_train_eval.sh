@@ -34,7 +34,7 @@
 # Without a carried dataset, call 3 runs `install check record` (50 episodes in process, ~1 min)
 # and `train` follows. `train` stops itself at --train-minutes after its last checkpoint; calling
 # it again resumes. Results: outputs/gpu_run/summary.json, eval_*/eval_info.json, bench.json, also
-# in $OUT.
+# in $OUT as gpu_run.<file> (--work names another run folder: two runs can train side by side).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SITE="${SITE:-/tmp/site}"

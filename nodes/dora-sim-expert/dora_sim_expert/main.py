@@ -4,6 +4,9 @@ Inputs: ``scene`` (privileged object and gripper poses, one per tick) and ``obse
 Output: ``action`` (joint targets, so101 units) — the same message a leader arm sends, so its
 episodes look like teleoperation in a dataset. It plans from privileged state, so it is a tool for
 headless demos, CI and benchmarks, not a policy.
+
+Settings (env): ``EXPERT_MISS_RATE`` (default 0), the fraction of episodes whose first grasp is
+aimed ``EXPERT_MISS_MM`` (default 20) off and then recovered — demos of recovering from a miss.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dora import Node
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.cli import start_node
-from dora_sim.config import ConfigError, env_int
+from dora_sim.config import ConfigError, env_float, env_int
 from dora_sim_expert.planner import Expert
 from dora_sim_mujoco.ik import IKSolver
 from dora_sim_mujoco.scene import build_spec, compile_scene
@@ -55,7 +58,11 @@ class ExpertNode:
 def build_expert() -> Expert:
     # Kinematics only: any task's scene has the same arm; no cameras, light meshes.
     model = compile_scene(build_spec(make_task("pick-cube"), (), "fast"), 30)
-    return Expert(IKSolver(model), env_int("FPS", c.DEFAULT_FPS, minimum=1))
+    miss_rate = env_float("EXPERT_MISS_RATE", 0.0, minimum=0.0)
+    if miss_rate > 1.0:
+        raise ConfigError(f"EXPERT_MISS_RATE={miss_rate}: a fraction of episodes, 0 to 1")
+    miss_m = env_float("EXPERT_MISS_MM", 20.0, minimum=0.0) / 1000.0
+    return Expert(IKSolver(model), env_int("FPS", c.DEFAULT_FPS, minimum=1), miss_rate, miss_m)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,11 +54,19 @@ def _wrap_quarter(angle: float) -> float:
 
 
 class Expert:
-    """Task-agnostic waypoint follower; task plans come from :func:`plan_for`."""
+    """Task-agnostic waypoint follower; task plans come from :func:`plan_for`.
 
-    def __init__(self, ik: IKSolver, fps: int):
+    With ``miss_rate`` > 0, that fraction of episodes aims its first grasp ``miss_m`` off in a
+    random horizontal direction (seeded by the episode index) and then recovers: the grasp lifts
+    nothing and the expert plans again from the true pose. Demos a policy imitates need such
+    recoveries; without them it has never seen what to do after a missed grasp.
+    """
+
+    def __init__(self, ik: IKSolver, fps: int, miss_rate: float = 0.0, miss_m: float = 0.02):
         self.ik = ik
         self.fps = fps
+        self.miss_rate = miss_rate
+        self.miss_m = miss_m
         self.model = ik.model
         self.fixed_pad = self.model.geom("fixed_jaw_pad").id
         self.moving_pad = self.model.geom("moving_jaw_pad").id
@@ -79,8 +87,21 @@ class Expert:
         self.gripper = float(state[5])
         self.roll_target = None
         self.bias = np.zeros(3)
-        self.plan = plan_for(scene, self)
+        self.plan = plan_for(self._misjudged(scene, episode), self)
         self.elapsed = self.settled = 0
+
+    def _misjudged(self, scene: Scene, episode: int) -> Scene:
+        """The scene as this episode's first plan sees it: objects shifted when it should miss."""
+        rng = np.random.default_rng([episode, 0x5EED])
+        if rng.random() >= self.miss_rate:
+            return scene
+        angle = rng.uniform(0.0, 2 * np.pi)
+        shift = self.miss_m * np.array([np.cos(angle), np.sin(angle), 0.0])
+        objects = {
+            name: pose if name == "bin" else np.r_[pose[:3] + shift, pose[3:]]
+            for name, pose in scene.objects.items()
+        }
+        return Scene(scene.ee, objects)
 
     def jaw_axis(self, q: np.ndarray) -> np.ndarray:
         """Horizontal unit vector from the fixed to the (open) moving jaw pad at arm angles q."""
@@ -145,6 +166,9 @@ class Expert:
                 dropped = wp.holding and not _holding(scene)
                 if dropped or (self.plan and self.plan[0].name == "replan"):
                     self.plan = plan_for(scene, self)  # next object, or try this one again
+                    # A missed grasp may have pushed the jaws against the object and wound the
+                    # correction up to its limit; carried over, it would hold the arm off target.
+                    self.bias = np.zeros(3)
         return self._action()
 
     def _action(self) -> np.ndarray:
@@ -166,7 +190,7 @@ def _pick_cube(scene: Scene, expert: Expert) -> list[Waypoint]:
     above = grasp + [0, 0, 0.06]
     return [
         Waypoint("above", above, GRIPPER_OPEN, speed=0.3, settle_s=0.2),
-        Waypoint("descend", grasp, GRIPPER_OPEN, speed=0.12, tolerance=0.006),
+        Waypoint("descend", grasp, GRIPPER_OPEN, speed=0.12, tolerance=0.006, timeout_s=1.5),
         Waypoint("close", grasp, GRIPPER_CLOSED, speed=0.05, settle_s=0.5, tolerance=0.02),
         Waypoint("lift", grasp + [0, 0, 0.12], GRIPPER_CLOSED, speed=0.12, holding=True),
         Waypoint("hold", grasp + [0, 0, 0.12], GRIPPER_CLOSED, settle_s=10.0),
@@ -191,7 +215,7 @@ def _table_cleanup(scene: Scene, expert: Expert) -> list[Waypoint]:
     drop = bin_pos + [0.0, 0.0, 0.09]
     return [
         Waypoint("above", grasp + [0, 0, 0.06], GRIPPER_OPEN, speed=0.3, settle_s=0.1),
-        Waypoint("descend", grasp, GRIPPER_OPEN, speed=0.12, tolerance=0.006),
+        Waypoint("descend", grasp, GRIPPER_OPEN, speed=0.12, tolerance=0.006, timeout_s=1.5),
         Waypoint("close", grasp, GRIPPER_CLOSED, speed=0.05, settle_s=0.4, tolerance=0.02),
         Waypoint("lift", grasp + [0, 0, 0.09], GRIPPER_CLOSED, speed=0.15, holding=True),
         Waypoint("carry", drop, GRIPPER_CLOSED, speed=0.25, tolerance=0.02),

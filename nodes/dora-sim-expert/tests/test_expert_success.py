@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from dora_sim.codec import Scene
+from dora_sim.config import ConfigError
+from dora_sim_expert.main import build_expert
 from dora_sim_expert.planner import Expert
 from dora_sim_expert.rollout import run_episode
 from dora_sim_mujoco.simulator import SimConfig, Simulator
@@ -49,3 +51,41 @@ def test_pick_cube_grasp_tolerates_5mm_error(offset):
     results = [run_episode(sim, expert, seed, 4.0, perceive) for seed in range(10)]
     rate = np.mean([r.success for r in results])
     assert rate >= 0.8, f"cube seen {offset} m off: {rate:.0%} success"
+
+
+@pytest.mark.slow
+def test_pick_cube_recovers_from_a_missed_first_grasp():
+    """EXPERT_MISS_RATE demos: the first grasp aims 20 mm off, lifts nothing, and is retried."""
+    sim = Simulator(SimConfig(task="pick-cube", cameras=()))
+    expert = Expert(sim.ik, sim.config.fps, miss_rate=1.0, miss_m=0.02)
+    results = [run_episode(sim, expert, seed, 12.0) for seed in range(10)]
+    retried = [r for r in results if r.frames > 110]  # one clean attempt takes 68-76 frames
+    assert len(retried) >= 8, f"only {len(retried)} of 10 first grasps missed"
+    assert all(r.success for r in results), [r.seed for r in results if not r.success]
+
+
+def test_miss_rate_picks_that_fraction_of_episodes_reproducibly():
+    sim = Simulator(SimConfig(task="pick-cube", cameras=()))
+    sim.reset(0)
+    scene = Scene(sim.ee_pose(), sim.object_poses())
+    cube = scene.objects["cube"]
+
+    def missed(expert: Expert, episode: int) -> bool:
+        shifted = expert._misjudged(scene, episode).objects["cube"]
+        return not np.allclose(shifted, cube)
+
+    never = Expert(sim.ik, sim.config.fps)
+    assert not any(missed(never, e) for e in range(200))
+    some = Expert(sim.ik, sim.config.fps, miss_rate=0.3, miss_m=0.02)
+    picked = [e for e in range(1000) if missed(some, e)]
+    assert 0.25 < len(picked) / 1000 < 0.35
+    assert picked == [e for e in range(1000) if missed(some, e)]
+    shift = some._misjudged(scene, picked[0]).objects["cube"] - cube
+    assert np.isclose(np.linalg.norm(shift[:2]), 0.02) and shift[2] == 0 and not shift[3:].any()
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "1.5", "often"])
+def test_bad_miss_rate_is_a_config_error(monkeypatch, rate):
+    monkeypatch.setenv("EXPERT_MISS_RATE", rate)
+    with pytest.raises(ConfigError, match="EXPERT_MISS_RATE"):
+        build_expert()
