@@ -29,6 +29,9 @@
 #      setsid keeps training alive after the call returns; later calls keep the machine warm:
 #   4.                                  bash scripts/gpu_train_eval.sh eval -- --eval-checkpoint 010000
 #   5. once train has stopped           bash scripts/gpu_train_eval.sh eval              (~3 min)
+# Two datasets side by side (run 4 in docs/policy.md): carry the second one in a fourth call and
+# start a second `train -- --work outputs/gpu_run_recovery --dataset … --num-workers 6` beside the
+# first (also 6 workers); `eval -- --work …` evaluates either, and two evals can run at once.
 # A `train` in the foreground instead must end inside the call's 10 minutes, install and check
 # included: keep --train-minutes at 8 or less there (a call that runs out kills the training).
 # Without a carried dataset, call 3 runs `install check record` (50 episodes in process, ~1 min)
