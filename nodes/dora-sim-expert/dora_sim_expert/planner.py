@@ -58,8 +58,8 @@ class Expert:
 
     With ``miss_rate`` > 0, that fraction of episodes aims its first grasp ``miss_m`` off in a
     random horizontal direction (seeded by the episode index) and then recovers: the grasp lifts
-    nothing and the expert plans again from the true pose. Demos a policy imitates need such
-    recoveries; without them it has never seen what to do after a missed grasp.
+    nothing and the expert plans again from the true pose: demos of what to do after a missed
+    grasp. The miss is in the demos too; ACT trained with 30 % of them did worse (docs/policy.md).
     """
 
     def __init__(self, ik: IKSolver, fps: int, miss_rate: float = 0.0, miss_m: float = 0.02):
