@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 
 class ConfigError(ValueError):
@@ -31,18 +32,22 @@ def env_str(name: str, default: str) -> str:
     return env_value(name, default, str, "a string")
 
 
-def env_int(name: str, default: int, minimum: int | None = None) -> int:
-    value = env_value(name, default, int, "an integer")
+def _in_range(name: str, value: N, minimum: N | None, maximum: N | None) -> N:
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name}={value}: must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={value}: must be at most {maximum}")
     return value
 
 
-def env_float(name: str, default: float, minimum: float | None = None) -> float:
-    value = env_value(name, default, float, "a number")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{name}={value}: must be at least {minimum}")
-    return value
+def env_int(name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    return _in_range(name, env_value(name, default, int, "an integer"), minimum, maximum)
+
+
+def env_float(
+    name: str, default: float, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    return _in_range(name, env_value(name, default, float, "a number"), minimum, maximum)
 
 
 def parse_bool(raw: str) -> bool:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dora_sim import contract as c
-from dora_sim.config import ConfigError, env_bool, env_int, env_list
+from dora_sim.config import ConfigError, env_bool, env_float, env_int, env_list
 from dora_sim.units import SO101_GRIPPER_RANGE_RAD, contract_to_sim, sim_to_contract
 
 vectors = st.tuples(*[st.floats(-180, 180)] * 5, st.floats(0, 100)).map(lambda t: np.array(t))
@@ -83,6 +83,11 @@ def test_config_errors_name_the_variable(monkeypatch):
     monkeypatch.setenv("NUM_EPISODES", "-1")
     with pytest.raises(ConfigError, match="at least 0"):
         env_int("NUM_EPISODES", 2, minimum=0)
+    monkeypatch.setenv("CHUNK_THRESHOLD", "1.5")
+    with pytest.raises(ConfigError, match=r"CHUNK_THRESHOLD=1.5: must be at most 1.0"):
+        env_float("CHUNK_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
+    monkeypatch.setenv("CHUNK_THRESHOLD", "1")
+    assert env_float("CHUNK_THRESHOLD", 0.5, minimum=0.0, maximum=1.0) == 1.0
     monkeypatch.setenv("VIEWER", "maybe")
     with pytest.raises(ConfigError, match="VIEWER"):
         env_bool("VIEWER", False)

@@ -58,9 +58,7 @@ class ExpertNode:
 def build_expert() -> Expert:
     # Kinematics only: any task's scene has the same arm; no cameras, light meshes.
     model = compile_scene(build_spec(make_task("pick-cube"), (), "fast"), 30)
-    miss_rate = env_float("EXPERT_MISS_RATE", 0.0, minimum=0.0)
-    if miss_rate > 1.0:
-        raise ConfigError(f"EXPERT_MISS_RATE={miss_rate}: a fraction of episodes, 0 to 1")
+    miss_rate = env_float("EXPERT_MISS_RATE", 0.0, minimum=0.0, maximum=1.0)
     miss_m = env_float("EXPERT_MISS_MM", 20.0, minimum=0.0) / 1000.0
     return Expert(IKSolver(model), env_int("FPS", c.DEFAULT_FPS, minimum=1), miss_rate, miss_m)
 

@@ -76,9 +76,7 @@ def load_config() -> PolicyConfig:
         raise ConfigError(
             f"AGGREGATE_FN={aggregate!r}: expected one of {', '.join(AGGREGATE_NAMES)}"
         )
-    threshold = env_float("CHUNK_THRESHOLD", 0.5, minimum=0.0)
-    if threshold > 1.0:
-        raise ConfigError(f"CHUNK_THRESHOLD={threshold}: expected a fraction between 0 and 1")
+    threshold = env_float("CHUNK_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
     return PolicyConfig(
         policy=resolve_policy(raw_policy, Path(os.environ.get("PWD") or os.getcwd())),
         device=device,

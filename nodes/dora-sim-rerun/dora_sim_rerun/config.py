@@ -67,12 +67,8 @@ def rrd_path(template: str, now: float | None = None) -> Path:
 
 
 def load_config() -> RerunConfig:
-    quality = env_int("RERUN_JPEG_QUALITY", DEFAULT_JPEG_QUALITY, minimum=0)
-    if quality > 100:
-        raise ConfigError(f"RERUN_JPEG_QUALITY={quality}: expected 0 (raw) or 1..100")
-    port = env_int("RERUN_GRPC_PORT", DEFAULT_GRPC_PORT, minimum=1)
-    if port > 65535:
-        raise ConfigError(f"RERUN_GRPC_PORT={port}: not a TCP port")
+    quality = env_int("RERUN_JPEG_QUALITY", DEFAULT_JPEG_QUALITY, minimum=0, maximum=100)  # 0: raw
+    port = env_int("RERUN_GRPC_PORT", DEFAULT_GRPC_PORT, minimum=1, maximum=65535)
     return RerunConfig(
         mode=resolve_mode(env_str("RERUN_MODE", MODE_AUTO), has_display()),
         url=env_str("RERUN_URL", DEFAULT_URL),
