@@ -9,9 +9,6 @@ show up as gaps between the frames it did log. One counter per stream covers bot
 from __future__ import annotations
 
 import threading
-from typing import Generic, TypeVar
-
-T = TypeVar("T")
 
 
 class GapCounter:
@@ -42,7 +39,7 @@ class GapCounter:
         return self.logged + self.dropped
 
 
-class LatestSlots(Generic[T]):
+class LatestSlots[T]:
     """One slot per key holding only the newest item; a consumer thread takes them all at once.
 
     ``put`` never blocks (the dora event loop must keep draining); an item replaced before it was
