@@ -187,18 +187,28 @@ def count_video_frames(path: Path) -> int:
 
 
 def check_dataset(root: Path) -> tuple[Any, bool]:
-    """Load with LeRobot; True when every episode's video frames equal its parquet rows."""
+    """Load with LeRobot; True when each video file holds exactly its episodes' parquet rows."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     dataset = LeRobotDataset(REPO_ID, root=root, video_backend="pyav")
-    match = True
+    rows: dict[Path, int] = {}
     for index in range(dataset.meta.total_episodes):
-        episode = dataset.meta.episodes[index]
+        length = int(dataset.meta.episodes[index]["length"])
         for key in dataset.meta.video_keys:
-            # the recorder gives every episode its own video file (from_timestamp 0)
-            frames = count_video_frames(root / dataset.meta.get_video_file_path(index, key))
-            match &= frames == int(episode["length"])
+            path = root / dataset.meta.get_video_file_path(index, key)
+            rows[path] = rows.get(path, 0) + length
+    match = all(count_video_frames(path) == expected for path, expected in rows.items())
     return dataset, match
+
+
+def file_counts(root: Path, video_keys: list[str]) -> dict[str, Any]:
+    """How many files the dataset spreads over: LeRobot v3 packs many episodes per file."""
+    per_camera = {key: len(list((root / "videos" / key).glob("*/*.mp4"))) for key in video_keys}
+    return {
+        "video_files_per_camera": max(per_camera.values(), default=0),
+        "data_files": len(list((root / "data").glob("*/*.parquet"))),
+        "episode_metadata_files": len(list((root / "meta" / "episodes").glob("*/*.parquet"))),
+    }
 
 
 # --- side by side on the same frames --------------------------------------------------------------
@@ -275,8 +285,9 @@ def ours(
 def lerobot_default(
     frames: list[dict[str, np.ndarray]], dataset: Any, tmp: Path, vcodec: str
 ) -> dict[str, float]:
-    """LeRobotDataset as lerobot-record 0.4.4 creates it: async PNG writer (4 threads per
+    """LeRobotDataset as lerobot-record creates it by default: async PNG writer (4 threads per
     camera), no streaming encoding; save_episode() encodes the episode's videos."""
+    from lerobot.configs import RGBEncoderConfig
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     cameras = len(dataset.meta.video_keys)
@@ -288,7 +299,7 @@ def lerobot_default(
         robot_type=dataset.meta.robot_type,
         use_videos=True,
         image_writer_threads=4 * cameras,
-        vcodec=vcodec,
+        rgb_encoder=RGBEncoderConfig(vcodec=vcodec),
     )
     paced(frames, dataset.fps, lambda frame: default.add_frame({**frame, "task": "bench"}))
     fed = time.perf_counter()
@@ -333,6 +344,7 @@ def run(args: argparse.Namespace) -> dict:
             "frames_duplicated": final.get("frames_duplicated"),
             "video_frames_match_rows": videos_match,
             "episodes": dataset.meta.total_episodes,
+            **file_counts(tmp / "ds", dataset.meta.video_keys),
             "episode_pause_s_max": round(max(pauses), 3) if pauses else None,
             "save_s_max": final.get("pause_s_max"),
             "writer_backlog_frames_max": max(

@@ -4,9 +4,10 @@
         --root outputs/datasets/so101_pick --episode_indices "[41,42]"
 
 Uses LeRobot's own ``dataset_tools.delete_episodes``. The indices are checked before anything is
-touched; the edited dataset is written to a new directory next to the original, loaded back and
-checked, and only then swapped in with one atomic rename exchange (the original is removed last).
-A kill at any moment leaves either the old or the new dataset at ``--root``, never a mix.
+touched; the edited dataset is written to a new directory beside the original (the recorder's
+work directory, whose lock keeps a recording session out meanwhile), loaded back and checked, and
+only then swapped in with one atomic rename exchange (the original is removed last). A kill at
+any moment leaves either the old or the new dataset at ``--root``, never a mix.
 Afterwards ``RESUME_RECORDING=1`` re-records the deleted count (the recorder keeps recording until
 the dataset holds NUM_EPISODES episodes).
 """
@@ -15,15 +16,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import ctypes
-import fcntl
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
-
-RENAME_EXCHANGE = 2  # linux/fs.h
 
 
 class DeleteError(RuntimeError):
@@ -64,81 +59,49 @@ def read_total_episodes(root: Path) -> int:
         raise DeleteError(f"{info} is not a LeRobot dataset info file: {err}") from err
 
 
-class RecorderLock:
-    """The recorder's per-dataset lock, so no recording session writes while we edit.
-
-    Refuses when a recording session left an interrupted save: resuming completes it first.
-    """
-
-    def __init__(self, root: Path):
-        self.work = root.parent / f".{root.name}.recorder"
-        if (self.work / "commit.json").exists():
-            raise DeleteError(
-                f"{self.work} holds an interrupted save: run the recorder once "
-                "with RESUME_RECORDING=1 to complete it, then delete"
-            )
-        self.created = not self.work.exists()
-        self.work.mkdir(exist_ok=True)
-        self.file = open(self.work / "lock", "a+")  # noqa: SIM115 - closed in release()
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            self.file.close()
-            raise DeleteError(f"a recorder is writing to {root}; stop it first") from err
-
-    def release(self) -> None:
-        self.file.close()
-        if self.created:
-            shutil.rmtree(self.work, ignore_errors=True)
-
-
-def swap(new: Path, root: Path) -> None:
-    """Put ``new`` at ``root`` and the original at ``new``, atomically where Linux allows.
-
-    renameat2(RENAME_EXCHANGE) swaps both names in one step; on a filesystem without it the two
-    plain renames leave a moment with no dataset at ``root`` (the original is kept meanwhile).
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    at_fdcwd = -100
-    if libc.renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(root), RENAME_EXCHANGE):
-        old = root.with_name(root.name + ".delete-old")
-        os.rename(root, old)
-        os.rename(new, root)
-        os.rename(old, new)
-
-
 def delete(repo_id: str, root: Path, indices: list[int]) -> int:
     """Delete ``indices`` from the dataset at ``root``; returns the episodes left."""
+    from dora_sim_recorder.store import DatasetStore, StoreError, work_dir
+
     total = read_total_episodes(root)
     check_indices(indices, total)
-    lock = RecorderLock(root)
+    store = DatasetStore(root, work_dir(root))
     try:
-        return _delete(repo_id, root, indices, total)
+        store.acquire()
+    except StoreError as err:
+        raise DeleteError(f"a recorder is writing to {root}; stop it first") from err
+    try:
+        if store.manifest.exists():
+            raise DeleteError(
+                f"{store.work} holds an interrupted save: run the recorder once "
+                "with RESUME_RECORDING=1 to complete it, then delete"
+            )
+        store.replace_root(lambda new: _write_edited(repo_id, root, new, indices))
+    except StoreError as err:
+        raise DeleteError(str(err)) from err
     finally:
-        lock.release()
+        store.release(remove=True)
+    return total - len(indices)
 
 
-def _delete(repo_id: str, root: Path, indices: list[int], total: int) -> int:
+def _write_edited(repo_id: str, root: Path, new: Path, indices: list[int]) -> None:
+    """The dataset without ``indices``, written to ``new`` and checked by loading it back."""
     from lerobot.datasets.dataset_tools import delete_episodes
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    new = root.parent / f".{root.name}.delete-new"
-    shutil.rmtree(new, ignore_errors=True)
     dataset = LeRobotDataset(repo_id, root=root, video_backend="pyav")
     delete_episodes(dataset, indices, output_dir=new, repo_id=repo_id)
     edited = LeRobotDataset(repo_id, root=new, video_backend="pyav")
-    lengths = [int(dataset.meta.episodes[i]["length"]) for i in indices]
-    expected = dataset.meta.total_frames - sum(lengths)
+    total = dataset.meta.total_episodes
+    expected = dataset.meta.total_frames - sum(
+        int(dataset.meta.episodes[i]["length"]) for i in indices
+    )
     if edited.meta.total_episodes != total - len(indices) or len(edited) != expected:
-        shutil.rmtree(new, ignore_errors=True)
         raise DeleteError(
             f"the edited copy has {edited.meta.total_episodes} episodes and "
             f"{len(edited)} frames, expected {total - len(indices)} and "
             f"{expected}; nothing was changed"
         )
-    swap(new, root)  # root now holds the edited dataset, `new` the original
-    shutil.rmtree(new)
-    return edited.meta.total_episodes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dora_sim import contract as c
 from dora_sim.config import ConfigError, env_bool, env_int, env_list, env_str
+from dora_sim_recorder import store
 
 EXPORT_ALL = "all"
 EXPORT_SUCCEEDED = "succeeded"
@@ -42,8 +43,7 @@ class RecorderConfig:
 
     @property
     def work_dir(self) -> Path:
-        """Private sibling of the dataset where LeRobot writes before each atomic commit."""
-        return self.root.parent / f".{self.root.name}.recorder"
+        return store.work_dir(self.root)
 
 
 def resolve_root(raw: str, base: Path) -> Path:

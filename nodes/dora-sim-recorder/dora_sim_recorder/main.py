@@ -212,7 +212,7 @@ class RecorderNode:
         )
 
     def backlog(self) -> int:
-        return self.thread.commands.qsize() + self.writer.stats.encoder_backlog
+        return self.thread.commands.qsize()
 
     def report(self, state: str, force: bool = False) -> None:
         now = time.monotonic()

@@ -25,10 +25,14 @@ one, ``info.json`` last (loadable throughout; for a moment ``meta/episodes`` may
 episode before ``info.json`` counts it).
 
 The work copy holds what LeRobot needs to resume and no more: copies of the small metadata
-files, every episode's metadata row compacted into one parquet file, and hard links to the newest
-episode's data and video files. Reopening LeRobot's writer on it after each episode thus reads
-two files whatever the dataset's size; on the dataset itself (one metadata file per episode, as
+files and every episode's metadata row compacted into one parquet file (``LeRobotDataset.resume``
+reads only ``meta/``). Reopening LeRobot's writer on it after each episode thus reads two files
+whatever the dataset's size; on the dataset itself (one metadata file per episode, as
 finalize-and-reopen makes them) the reopen grows by ~8 ms per episode (1.3 s at 150 episodes).
+
+Finalize-and-reopen gives every episode files of its own. At the end of a session ``packer.py``
+joins them into LeRobot v3's few large files, in a new version of ``root`` that
+:meth:`DatasetStore.replace_root` swaps in atomically.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,7 @@ INFO = "meta/info.json"
 EPISODES_DIR = "meta/episodes"
 TMP_SUFFIX = ".recorder-tmp"
 NEW_META = "meta.recorder-new"  # beside root/meta while a commit assembles the next one
+REPLACEMENT = "replacement"  # in the work directory: a new version of root (packed, edited)
 RENAME_EXCHANGE = 2  # linux/fs.h
 # Files LeRobot rewrites in place: copied, never linked, and committed in this order (info last).
 META_FILES = ("meta/tasks.parquet", "meta/subtasks.parquet", "meta/stats.json", INFO)
@@ -84,6 +90,11 @@ class Commit:
             base_episodes=data["base_episodes"],
             target_episodes=int(data["target_episodes"]),
         )
+
+
+def work_dir(root: Path) -> Path:
+    """Private sibling of the dataset where LeRobot writes before each atomic commit."""
+    return root.parent / f".{root.name}.recorder"
 
 
 class DatasetStore:
@@ -159,22 +170,51 @@ class DatasetStore:
                 stray.unlink()
             shutil.rmtree(self.root / NEW_META, ignore_errors=True)
         shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(self.work / REPLACEMENT, ignore_errors=True)
         return done
+
+    def replace_root(self, build: Callable[[Path], None]) -> None:
+        """Replace ``root`` by the new version of it that ``build(directory)`` writes.
+
+        The new version is written in the work directory (on root's filesystem) and swapped
+        with ``root`` in one ``renameat2(RENAME_EXCHANGE)``: a kill at any instant leaves the
+        old or the new dataset at ``root``, complete, and at most a stale copy in the work
+        directory, which :meth:`recover` removes. Where the filesystem cannot exchange
+        directories nothing is replaced (:class:`StoreError`).
+        """
+        new = self.work / REPLACEMENT
+        shutil.rmtree(new, ignore_errors=True)
+        build(new)
+        for path in sorted(new.rglob("*"), reverse=True):  # files before their directories
+            (_fsync_dir if path.is_dir() else _fsync_file)(path)
+        _fsync_dir(new)
+        if not _exchange(new, self.root):
+            shutil.rmtree(new)
+            raise StoreError(
+                f"the filesystem of {self.root} cannot swap directories atomically "
+                "(renameat2 RENAME_EXCHANGE); the dataset was left as it was"
+            )
+        _fsync_dir(self.root.parent)
+        _fsync_dir(self.work)
+        shutil.rmtree(new)  # the previous version
 
     def reset_work_copy(self) -> None:
         shutil.rmtree(self.lerobot_root, ignore_errors=True)
         shutil.rmtree(self.cache, ignore_errors=True)
 
-    def build_work_copy(self, newest_files: list[str]) -> None:
-        """Work copy of ``root`` for LeRobot to resume in: metadata plus the newest episode."""
+    def build_work_copy(self) -> None:
+        """Work copy of ``root`` for LeRobot to resume in: its metadata only.
+
+        ``LeRobotDataset.resume`` reads nothing but ``meta/``, and starts the next episode's
+        data and video files after the newest ones (checked by :meth:`commit`, which refuses
+        to overwrite a file of ``root``).
+        """
         self.reset_work_copy()
         (self.lerobot_root / "meta").mkdir(parents=True)
         for path in (self.root / "meta").iterdir():
             if path.is_file():
                 shutil.copy2(path, self.lerobot_root / "meta" / path.name)
         self._compact_episodes(sorted((self.root / "meta" / "episodes").glob("*/*.parquet")))
-        for rel in newest_files:
-            _link(self.root / rel, self.lerobot_root / rel)
 
     # --- commit ---
     def mark(self) -> None:
@@ -205,12 +245,11 @@ class DatasetStore:
         _fsync_dir(self.work)
         return commit
 
-    def trim_work_copy(self, keep: tuple[str, ...]) -> None:
-        """After a commit: keep only the newest data and video files (``keep``), fold the new
-        episode metadata into the compacted file, and drop HF datasets' cache."""
-        kept = set(keep)
+    def trim_work_copy(self) -> None:
+        """After a commit: drop the committed data and video files (``root`` has them), fold
+        the new episode metadata into the compacted file, and drop HF datasets' cache."""
         for rel in self._added_files():
-            if not rel.startswith("meta/") and rel not in kept:
+            if not rel.startswith("meta/"):
                 (self.lerobot_root / rel).unlink()
         episodes = sorted((self.lerobot_root / "meta" / "episodes").glob("*/*.parquet"))
         self._compact_episodes(episodes)

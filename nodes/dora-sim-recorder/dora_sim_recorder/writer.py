@@ -5,10 +5,11 @@ starts the graph only once every node is connected, so no frame waits for it); e
 runs in the recorder's writer thread, so that saving never stalls the dora event loop.
 
 Frames go to ``add_frame`` with LeRobot's streaming encoder (one encoder thread per camera, an
-unbounded queue so that no frame is ever dropped; the backlog is reported instead). A kept
-episode is saved with ``save_episode`` + ``finalize`` into the work copy, committed into the
-dataset by :class:`~dora_sim_recorder.store.DatasetStore`, and LeRobot's writer is reopened on
-the work copy so that the next episode starts new files.
+unbounded queue so that no frame is ever dropped). A kept episode is saved with
+``save_episode`` + ``finalize`` into the work copy, committed into the dataset by
+:class:`~dora_sim_recorder.store.DatasetStore`, and LeRobot's writer is reopened on the work copy
+with ``LeRobotDataset.resume``, so that the next episode starts new files. A clean end of the
+session packs those per-episode files (``packer.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ class WriterStats:
     frames_written: int = 0  # frames handed to LeRobot this session
     episode_index: int = -1  # simulator episode being written (-1: none)
     episode_frames: int = 0
-    encoder_backlog: int = 0  # frames queued in LeRobot's streaming encoders
     saving: bool = False
     save_times_s: list[float] = field(default_factory=list)  # save + commit + reopen, per episode
     goal_reached: bool = False
@@ -98,8 +98,9 @@ class DatasetWriter:
         """The streams to record: known once the node is connected to dora (after prepare)."""
         self.layout = layout
 
-    def close(self) -> None:
-        """Finish the session: drop an unsaved episode, release LeRobot's writer and the lock."""
+    def close(self, pack: bool = False) -> None:
+        """Finish the session: drop an unsaved episode, release LeRobot's writer, pack the
+        dataset's files (``pack``, on a clean end), release the lock."""
         if self.dataset is not None:
             if self.episode is not None:
                 self.dataset.clear_episode_buffer()
@@ -109,7 +110,40 @@ class DatasetWriter:
             import datasets
 
             datasets.config.HF_DATASETS_CACHE = self._default_cache
+        if pack:
+            self._pack()
         self.store.release(remove=True)
+
+    def _pack(self) -> None:
+        """Join the per-episode files into LeRobot v3's packed layout (see ``packer.py``)."""
+        from dora_sim_recorder import packer
+
+        root = self.config.root
+        if not (root / "meta" / "info.json").is_file():
+            return
+        if self.deadline is not None:  # Ctrl-C: dora kills the node soon; packing can wait
+            print(
+                f"[dora-sim-recorder] {root} is complete but not packed (stopped by the user): "
+                "its next recording session packs it",
+                flush=True,
+            )
+            return
+        started = time.monotonic()
+        try:
+            if not packer.needs_packing(root):
+                return
+            results: list[packer.PackResult] = []
+            self.store.replace_root(lambda new: results.append(packer.pack(root, new)))
+        except (packer.PackError, StoreError, OSError) as err:
+            log.warning("%s was not packed (it is complete, in more files): %s", root, err)
+            return
+        result = results[0]
+        print(
+            f"[dora-sim-recorder] packed {root}: {result.files_before} files -> "
+            f"{result.files_after} ({result.bytes_written / 2**20:.1f} MB written) in "
+            f"{time.monotonic() - started:.2f} s",
+            flush=True,
+        )
 
     def push_to_hub(self) -> None:
         dataset = self._lerobot.LeRobotDataset(self.config.repo_id, root=self.config.root)
@@ -153,7 +187,6 @@ class DatasetWriter:
             return
         self.stats.frames_written += 1
         self.stats.episode_frames += 1
-        self.stats.encoder_backlog = encoder_backlog(self.dataset)
 
     def _end(self, command: EndEpisode) -> None:
         why = command.why_dropped or self.episode_error or ""
@@ -194,7 +227,7 @@ class DatasetWriter:
             return
         saved_s = time.monotonic() - started
         try:
-            commit = self.store.commit()
+            self.store.commit()
         except (OSError, StoreError) as err:
             raise FatalError(
                 f"could not commit episode {command.index} into {self.config.root}: {err}"
@@ -202,7 +235,7 @@ class DatasetWriter:
         committed_s = time.monotonic() - started - saved_s
         self.stats.dataset_episodes = self.dataset.meta.total_episodes
         self.stats.dataset_frames = self.dataset.meta.total_frames
-        self.store.trim_work_copy(keep=commit.files)
+        self.store.trim_work_copy()
         self.dataset = None
         self._open_work_copy(rebuild=False)
         total_s = time.monotonic() - started
@@ -250,13 +283,7 @@ class DatasetWriter:
         otherwise the copy LeRobot just saved into is reused.
         """
         if rebuild:
-            meta = self._lerobot.LeRobotDatasetMetadata(self.config.repo_id, root=self.config.root)
-            newest = meta.total_episodes - 1
-            files = [str(meta.get_data_file_path(newest))]
-            files += [str(meta.get_video_file_path(newest, key)) for key in meta.video_keys]
-            self.store.build_work_copy(files)
-            self.stats.dataset_episodes = meta.total_episodes
-            self.stats.dataset_frames = meta.total_frames
+            self.store.build_work_copy()
         self._use_cache_dir()
         self.dataset = self._lerobot.LeRobotDataset.resume(
             self.config.repo_id,
@@ -264,6 +291,15 @@ class DatasetWriter:
             video_backend="pyav",
             **self._writer_options(),
         )
+        meta = self.dataset.meta
+        if rebuild:
+            self.stats.dataset_episodes = meta.total_episodes
+            self.stats.dataset_frames = meta.total_frames
+        elif meta.total_episodes != self.stats.dataset_episodes:
+            raise FatalError(
+                f"LeRobot reopened the work copy with {meta.total_episodes} episodes, "
+                f"{self.stats.dataset_episodes} were committed: LeRobot's resume changed"
+            )
         self.store.mark()
 
     def _reopen_after_failure(self) -> None:
@@ -334,17 +370,6 @@ class DatasetWriter:
         return self.deadline is not None and time.monotonic() > self.deadline
 
 
-def encoder_backlog(dataset: Any) -> int:
-    """Frames waiting in LeRobot's streaming encoders.
-
-    LeRobot 0.4.4 has no public accessor, so this reads its encoder's queues; should that
-    internal change, the backlog reads 0 and recording itself is unaffected.
-    """
-    encoder = getattr(dataset, "_streaming_encoder", None)
-    queues = getattr(encoder, "_frame_queues", None) or {}
-    return sum(q.qsize() for q in list(queues.values()))
-
-
 class WriterThread(threading.Thread):
     """Runs a :class:`DatasetWriter` off the dora event loop; ``None`` on the queue ends it."""
 
@@ -366,7 +391,7 @@ class WriterThread(threading.Thread):
             self.error = traceback.format_exc()
         finally:
             try:
-                writer.close()
+                writer.close(pack=self.error is None)
             except Exception as err:
                 log.error("closing the dataset writer failed: %s", err)
         if self.push and self.error is None and writer.stats.session_saved:

@@ -202,3 +202,73 @@ def check_recorded(root: Path, episodes: int, frames: int, backend: str = "pyav"
         assert abs(float(item["timestamp"]) - int(item["frame_index"]) / dataset.fps) < 1e-4
         for camera in dataset.meta.video_keys:
             assert tuple(item[camera].shape) == (3, HEIGHT, WIDTH)
+
+
+# --- the recorder's writer driven directly (no dora node), for store and packer tests ---------
+def writer_for(root: Path) -> Any:
+    """A recorder writer on ``root`` (resuming it when it exists), lock held, streams attached."""
+    from dora_sim_recorder.config import EXPORT_ALL, RecorderConfig
+    from dora_sim_recorder.layout import StreamLayout
+    from dora_sim_recorder.store import DatasetStore
+    from dora_sim_recorder.writer import DatasetWriter
+
+    config = RecorderConfig(
+        repo_id=REPO_ID,
+        root=root,
+        num_episodes=0,
+        vcodec="h264",
+        export_mode=EXPORT_ALL,
+        push_to_hub=False,
+        private=False,
+        resume=root.exists(),
+        state_inputs=(c.STATE,),
+        extra_inputs=(),
+        robot_type=c.ROBOT_TYPE,
+        encoder_threads=None,
+    )
+    writer = DatasetWriter(config, DatasetStore(root, config.work_dir))
+    writer.store.acquire()
+    writer.prepare()
+    cameras = tuple(c.image_topic(cam) for cam in CAMERAS)
+    writer.attach(
+        StreamLayout(action=True, state_inputs=(c.STATE,), extra_inputs=(), cameras=cameras)
+    )
+    return writer
+
+
+def feed(writer: Any, index: int, frames: int) -> None:
+    """Start sim episode ``index`` and hand the writer ``frames`` frames of it."""
+    from dora_sim_recorder.sequencer import AddFrame, StartEpisode
+
+    writer.handle(StartEpisode(index, TASK, 30, index))
+    for i in range(frames):
+        parts = {}
+        for event in tick_parts(codec.FrameStamp(i, index, i, i / 30, "episode"), CAMERAS):
+            value = event["value"].to_numpy(zero_copy_only=False)
+            parts[event["id"]] = (
+                value.reshape(HEIGHT, WIDTH, 3) if value.dtype == np.uint8 else value
+            )
+        writer.handle(AddFrame(index, i, parts))
+
+
+def end(index: int, frames: int) -> Any:
+    """The simulator's end of episode ``index`` (kept: time limit)."""
+    from dora_sim_recorder.sequencer import EndEpisode
+
+    return EndEpisode(index, True, c.END_TIME_LIMIT, False, frames, False, (), "")
+
+
+def record(writer: Any, frames: list[int], first_index: int = 0) -> None:
+    """Record and save one episode per entry of ``frames``."""
+    for offset, count in enumerate(frames):
+        feed(writer, first_index + offset, count)
+        writer.handle(end(first_index + offset, count))
+
+
+def file_counts(root: Path) -> dict[str, int]:
+    """Files per stream: data, each camera's videos, episode metadata."""
+    counts = {"data": len(list((root / "data").glob("*/*.parquet")))}
+    counts["meta/episodes"] = len(list((root / "meta" / "episodes").glob("*/*.parquet")))
+    for camera in CAMERAS:
+        counts[camera] = len(list((root / "videos" / c.image_topic(camera)).glob("*/*.mp4")))
+    return counts

@@ -7,27 +7,15 @@ SIGKILL tests are in test_recorder_crash.py.)
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
-import numpy as np
 import pytest
 import recorder_testkit as kit
 
-from dora_sim import contract as c
 from dora_sim_recorder import store as store_module
-from dora_sim_recorder.config import EXPORT_ALL, RecorderConfig
-from dora_sim_recorder.layout import StreamLayout
-from dora_sim_recorder.sequencer import AddFrame, EndEpisode, StartEpisode
 from dora_sim_recorder.store import DatasetStore, StoreError
-from dora_sim_recorder.writer import DatasetWriter
 
-LAYOUT = StreamLayout(
-    action=True,
-    state_inputs=(c.STATE,),
-    extra_inputs=(),
-    cameras=tuple(c.image_topic(cam) for cam in kit.CAMERAS),
-)
 FRAMES = (6, 5)
+writer_for, feed, end = kit.writer_for, kit.feed, kit.end
 
 
 class Crash(Exception):
@@ -38,46 +26,6 @@ class Crash(Exception):
 def offline(monkeypatch, tmp_path):
     for key, value in kit.recorder_env(tmp_path / "ds").items():
         monkeypatch.setenv(key, value)
-
-
-def writer_for(root: Path) -> DatasetWriter:
-    config = RecorderConfig(
-        repo_id=kit.REPO_ID,
-        root=root,
-        num_episodes=0,
-        vcodec="h264",
-        export_mode=EXPORT_ALL,
-        push_to_hub=False,
-        private=False,
-        resume=root.exists(),
-        state_inputs=(c.STATE,),
-        extra_inputs=(),
-        robot_type=c.ROBOT_TYPE,
-        encoder_threads=None,
-    )
-    writer = DatasetWriter(config, DatasetStore(root, config.work_dir))
-    writer.store.acquire()
-    writer.prepare()
-    writer.attach(LAYOUT)
-    return writer
-
-
-def feed(writer: DatasetWriter, index: int, frames: int) -> None:
-    writer.handle(StartEpisode(index, kit.TASK, 30, index))
-    for i in range(frames):
-        parts = {}
-        for event in kit.tick_parts(
-            kit.codec.FrameStamp(i, index, i, i / 30, "episode"), kit.CAMERAS
-        ):
-            value = event["value"].to_numpy(zero_copy_only=False)
-            parts[event["id"]] = (
-                value.reshape(kit.HEIGHT, kit.WIDTH, 3) if value.dtype == np.uint8 else value
-            )
-        writer.handle(AddFrame(index, i, parts))
-
-
-def end(index: int, frames: int) -> EndEpisode:
-    return EndEpisode(index, True, c.END_TIME_LIMIT, False, frames, False, (), "")
 
 
 def crash_after(monkeypatch, operations: int) -> None:
