@@ -99,13 +99,11 @@ def measure_latency(checkpoint: Path, args: argparse.Namespace) -> dict[str, Any
     from dora_sim import contract as c
     from dora_sim.codec import FrameStamp
     from dora_sim_policy.assembler import Observation
-    from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_inputs
-    from dora_sim_policy.features import map_features
+    from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_features
 
     loaded = load_policy(str(checkpoint), args.device)
     cameras = [c.image_topic(x) for x in args.cameras.split(",") if x]
-    inputs = policy_inputs(loaded.config)
-    features = map_features(loaded.config.type, inputs, cameras, loaded.saved_rename_map)
+    features = policy_features(loaded, cameras, loaded.saved_rename_map)
     predictor = ChunkPredictor(loaded, features)
     rng = np.random.default_rng(0)
     images = {k: rng.integers(0, 255, (args.height, args.width, 3), np.uint8) for k in cameras}

@@ -21,7 +21,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import imageio.v2 as imageio
+import av
+import numpy as np
 
 from dora_sim import codec
 from dora_sim import contract as c
@@ -45,7 +46,8 @@ def output_dir(policy: str, base: Path) -> Path:
 
 
 class VideoWriter:
-    """One mp4 per episode, streamed frame by frame (kept only if the episode counts)."""
+    """One mp4 per episode (H.264 through PyAV), streamed frame by frame, kept only if the
+    episode counts."""
 
     def __init__(self, directory: Path, max_episodes: int, fps: int):
         self.directory = directory
@@ -53,26 +55,36 @@ class VideoWriter:
         self.fps = fps
         self.kept = 0
         self.episode: int | None = None
-        self.writer: Any = None
+        self.container: Any = None
+        self.stream: Any = None
         self.part: Path | None = None
 
-    def add(self, episode: int, image) -> None:
+    def add(self, episode: int, image: np.ndarray) -> None:
         if episode != self.episode:
             self.abandon()
             self.episode = episode
             if self.kept < self.max_episodes:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self.part = self.directory / f".episode_{episode}.part.mp4"
-                self.writer = imageio.get_writer(
-                    self.part, fps=self.fps, codec="libx264", macro_block_size=1
-                )
-        if self.writer is not None:
-            self.writer.append_data(image)
+                self.container = av.open(str(self.part), mode="w")
+                self.stream = self.container.add_stream("libx264", rate=self.fps)
+                # yuv420p needs even sizes: an odd row or column is cropped (as lerobot-eval does).
+                self.stream.height = image.shape[0] - image.shape[0] % 2
+                self.stream.width = image.shape[1] - image.shape[1] % 2
+                self.stream.pix_fmt = "yuv420p"
+        if self.container is not None:
+            rgb = np.ascontiguousarray(image[: self.stream.height, : self.stream.width])
+            self.container.mux(self.stream.encode(av.VideoFrame.from_ndarray(rgb, "rgb24")))
+
+    def _close(self) -> None:
+        self.container.mux(self.stream.encode())  # flush the encoder
+        self.container.close()
+        self.container, self.stream = None, None
 
     def finish(self, record: EpisodeRecord) -> None:
-        if self.episode != record.episode_index or self.writer is None or self.part is None:
+        if self.episode != record.episode_index or self.container is None or self.part is None:
             return
-        self.writer.close()
+        self._close()
         if record.counts:
             path = self.directory / f"eval_episode_{self.kept}.mp4"
             self.part.rename(path)
@@ -80,13 +92,13 @@ class VideoWriter:
             self.kept += 1
         else:
             self.part.unlink(missing_ok=True)
-        self.writer, self.part, self.episode = None, None, None
+        self.part, self.episode = None, None
 
     def abandon(self) -> None:
-        if self.writer is not None and self.part is not None:
-            self.writer.close()
+        if self.container is not None and self.part is not None:
+            self._close()
             self.part.unlink(missing_ok=True)
-        self.writer, self.part = None, None
+        self.part = None
 
 
 class EvalWriter:

@@ -1,11 +1,13 @@
 """Eval metrics from the simulator's streams, in ``lerobot-eval``'s ``eval_info.json`` shape.
 
-LeRobot 0.4.4's ``lerobot-eval`` writes ``{"per_task", "per_group", "overall"}`` (from
+LeRobot's ``lerobot-eval`` (0.4 to 0.6) writes ``{"per_task", "per_group", "overall"}`` (from
 ``eval_policy_all``), each task's metrics being lists of ``sum_rewards``, ``max_rewards``,
 ``successes``; the single-env evaluator it wraps (``eval_policy``) returns ``{"per_episode",
-"aggregated"}``. This file carries both, computed the same way (``np.nanmean``; ``pc_success`` in
-percent), so scripts written for either read it. Episodes the simulator discarded (``rerecord``,
-``reset``) or cut short with ``stop`` do not count.
+"aggregated"}``. LeRobot 0.6 added ``predicted_video_paths`` beside ``video_paths`` (videos of
+what world-model policies predict): always empty here, kept for the shape. This file carries
+both documents, computed the same way (``np.nanmean``; ``pc_success`` in percent), so scripts
+written for either read it. Episodes the simulator discarded (``rerecord``, ``reset``) or cut
+short with ``stop`` do not count.
 
 Rewards are the simulator's per-tick ``reward`` metadata (1.0 while the task's success predicate
 holds), read from every ``observation.state``; ``success`` is the episode end's verdict.
@@ -115,12 +117,17 @@ def eval_info(book: EvalBook, eval_s: float, extra: dict[str, Any]) -> dict[str,
                 "max_rewards": [_max_reward(r) for r in group],
                 "successes": [r.success for r in group],
                 "video_paths": [r.video_path for r in group if r.video_path],
+                "predicted_video_paths": [],
             },
         }
         for task, group in groups.items()
     ]
     per_group = {
-        task: {**_aggregate(group), "video_paths": [r.video_path for r in group if r.video_path]}
+        task: {
+            **_aggregate(group),
+            "video_paths": [r.video_path for r in group if r.video_path],
+            "predicted_video_paths": [],
+        }
         for task, group in groups.items()
     }
     per_episode = [
@@ -144,7 +151,12 @@ def eval_info(book: EvalBook, eval_s: float, extra: dict[str, Any]) -> dict[str,
     info: dict[str, Any] = {
         "per_task": per_task,
         "per_group": per_group,
-        "overall": {**_aggregate(records), **timing, "video_paths": videos},
+        "overall": {
+            **_aggregate(records),
+            **timing,
+            "video_paths": videos,
+            "predicted_video_paths": [],
+        },
         "per_episode": per_episode,
         "aggregated": {**_aggregate(records), **timing, "avg_length": _mean(lengths)},
         "dora_sim": extra,

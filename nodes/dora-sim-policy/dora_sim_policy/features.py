@@ -1,12 +1,17 @@
 """Which contract stream feeds which policy input: the rename map, camera slots, and the check.
 
 The graph provides ``observation.state`` (float32[6], so101 units) and one
-``observation.images.<camera>`` per camera wired to the node. A policy declares its inputs in its
-config (``input_features``). A rename map (the user's, else the one saved in the checkpoint's
+``observation.images.<camera>`` per camera wired to the node (RGB, resized to the policy's size),
+and takes ``action`` (float32[6], the same units and joint order). A policy declares its inputs in
+its config (``input_features``). A rename map (the user's, else the one saved in the checkpoint's
 preprocessor, else identity) maps the first onto the second. Policies that pad absent cameras
 (SmolVLA's ``camera1..3`` slots) get the graph's cameras in wiring order in their unfilled slots,
 and any slot still empty is left to the policy; every other policy needs every input it declares.
-A mismatch raises :class:`FeatureError` listing what is expected and what is available.
+The action must have the contract's 6 values; a policy that names its action dimensions
+(``action_feature_names``, the pi0 family) gets its columns put in the contract's joint order,
+as ``lerobot-rollout`` orders them for the robot.
+A mismatch raises :class:`FeatureError` listing what is expected and what is available, before
+the graph starts: what ``lerobot-rollout`` checks against a robot, checked against the graph.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class FeatureMap:
     image_shapes: dict[str, tuple[int, ...]]  # policy key -> (C, H, W) the policy was trained on
     empty_slots: tuple[str, ...]  # policy cameras left empty (the policy pads them)
     unused: tuple[str, ...]  # contract keys wired to the node that the policy does not use
+    action_columns: tuple[int, ...] = tuple(range(c.NUM_JOINTS))  # policy column per joint
 
     def describe(self) -> str:
         pairs = [f"{c.STATE}->{self.state}", *(f"{k}->{v}" for k, v in self.cameras.items())]
@@ -40,6 +46,8 @@ class FeatureMap:
             text += f"; empty slots {', '.join(self.empty_slots)}"
         if self.unused:
             text += f"; unused {', '.join(self.unused)}"
+        if self.action_columns != tuple(range(c.NUM_JOINTS)):
+            text += f"; action columns {list(self.action_columns)} in contract order"
         return text
 
 
@@ -55,11 +63,17 @@ def map_features(
     inputs: dict[str, PolicyFeature],
     available_cameras: list[str],
     rename_map: dict[str, str],
+    *,
+    action: PolicyFeature | None = None,
+    action_names: list[str] | None = None,
     state_size: int = c.NUM_JOINTS,
 ) -> FeatureMap:
     """Map the graph's streams onto ``inputs``; raise :class:`FeatureError` on a mismatch.
 
-    ``available_cameras`` are contract keys (``observation.images.front``) in wiring order.
+    ``available_cameras`` are contract keys (``observation.images.front``) in wiring order;
+    ``action`` is the policy's ``action`` output feature (None: not checked) and
+    ``action_names`` its ``action_feature_names``, if it has them. The policy node passes both:
+    see :func:`dora_sim_policy.engine.policy_features`.
     """
     available = {c.STATE: PolicyFeature(FeatureType.STATE, (state_size,))}
     available.update({k: PolicyFeature(FeatureType.VISUAL, ()) for k in available_cameras})
@@ -81,6 +95,12 @@ def map_features(
     problems += [f"{key} ({inputs[key].type.value}) has no source in the graph" for key in others]
 
     visual = [k for k, ft in inputs.items() if ft.type is FeatureType.VISUAL]
+    problems += [
+        f"{key} has shape {list(inputs[key].shape)} but the graph's cameras are RGB images"
+        " ([3, height, width] once resized)"
+        for key in visual
+        if len(inputs[key].shape) != 3 or inputs[key].shape[0] != 3
+    ]
     cameras = {key: rename_map.get(key, key) for key in available_cameras}
     slotted = policy_type in SLOTTED_POLICIES
     if slotted:  # fill SmolVLA-style slots in order with the cameras that have no slot yet
@@ -101,14 +121,20 @@ def map_features(
         problems.append(
             f"camera input(s) {', '.join(empty)} have no source (the policy needs {need})"
         )
+    columns, action_problems = _action_columns(action, action_names)
+    problems += action_problems
     if problems:
         raise FeatureError(
             f"the policy's inputs do not match the graph: {'; '.join(problems)}.\n"
-            f"  policy expects: {_describe(inputs)}\n"
-            f"  graph provides: {_describe(available)}\n"
+            f"  policy expects: {_describe(inputs)};"
+            f" returns {_describe_action(action, action_names)}\n"
+            f"  graph provides: {_describe(available)}; takes action [{c.NUM_JOINTS}]"
+            f" ({', '.join(c.MOTOR_FEATURE_NAMES)})\n"
             f"  rename map:     {rename_map or 'none'}\n"
             "Wire the missing camera(s) to the policy node (and list them in the sim's CAMERAS),"
-            " or map them with RENAME_MAP=<contract key>=<policy key>,…"
+            " or map them with RENAME_MAP=<contract key>=<policy key>,…; a state or action of"
+            " another size means a policy trained for another robot (train on a dora-sim or"
+            " SO-101 follower dataset)."
         )
     return FeatureMap(
         state=state_key,
@@ -116,4 +142,27 @@ def map_features(
         image_shapes={k: tuple(inputs[k].shape) for k in visual},
         empty_slots=empty,
         unused=unused,
+        action_columns=columns,
     )
+
+
+def _action_columns(
+    action: PolicyFeature | None, names: list[str] | None
+) -> tuple[tuple[int, ...], list[str]]:
+    """The policy's action column for each contract joint, and what prevents the mapping."""
+    identity = tuple(range(c.NUM_JOINTS))
+    if action is None:
+        return identity, []
+    if tuple(action.shape) != (c.NUM_JOINTS,):
+        return identity, [f"its action has shape {list(action.shape)}, not [{c.NUM_JOINTS}]"]
+    if not names:
+        return identity, []
+    if sorted(names) != sorted(c.MOTOR_FEATURE_NAMES):
+        return identity, [f"its action_feature_names {list(names)} are not the contract's joints"]
+    return tuple(list(names).index(name) for name in c.MOTOR_FEATURE_NAMES), []
+
+
+def _describe_action(action: PolicyFeature | None, names: list[str] | None) -> str:
+    if action is None:
+        return "an action"
+    return f"action {list(action.shape)}" + (f" ({', '.join(names)})" if names else "")

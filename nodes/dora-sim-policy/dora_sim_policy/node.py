@@ -34,7 +34,7 @@ from dora_sim import contract as c
 from dora_sim.config import ConfigError
 from dora_sim_policy.assembler import ObservationAssembler
 from dora_sim_policy.config import PolicyConfig, load_config
-from dora_sim_policy.features import FeatureMap, map_features
+from dora_sim_policy.features import FeatureMap
 from dora_sim_policy.runner import ChunkRunner
 from dora_sim_policy.schedule import AGGREGATES, ActionSchedule
 from dora_sim_policy.worker import InferenceWorker
@@ -174,12 +174,12 @@ def prepare(config: PolicyConfig) -> tuple[ChunkRunner, InferenceWorker, Feature
     """Load, check and warm up the policy (seconds to minutes); nothing touches dora yet."""
     inputs = wired_inputs()
     started = time.perf_counter()
-    from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_inputs
+    from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_features
 
     loaded = load_policy(config.policy, config.device)
     rename = {**loaded.saved_rename_map, **config.rename_map}
     cameras = [k for k in inputs if k.startswith(c.IMAGE_PREFIX)]
-    features = map_features(loaded.config.type, policy_inputs(loaded.config), cameras, rename)
+    features = policy_features(loaded, cameras, rename)
     predictor = ChunkPredictor(loaded, features, config.actions_per_chunk)
     if getattr(loaded.config, "temporal_ensemble_coeff", None) is not None:
         log.warning(
@@ -189,9 +189,10 @@ def prepare(config: PolicyConfig) -> tuple[ChunkRunner, InferenceWorker, Feature
         )
     warm = time.perf_counter()
     predictor.warm_up(config.task or "warm up")
+    migrated = "; ".join(str(change) for change in loaded.migration)
     log.info(
         "policy %s (%s) on %s: loaded in %.1f s, warm-up inference %.0f ms; inputs %s; "
-        "%d actions per chunk",
+        "%d actions per chunk; %s",
         config.policy,
         loaded.config.type,
         loaded.device,
@@ -199,6 +200,9 @@ def prepare(config: PolicyConfig) -> tuple[ChunkRunner, InferenceWorker, Feature
         1000 * (time.perf_counter() - warm),
         features.describe(),
         predictor.chunk_len,
+        f"migrated for LeRobot {loaded.lerobot_version}: {migrated}"
+        if migrated
+        else f"loads as saved in LeRobot {loaded.lerobot_version}",
     )
     schedule = ActionSchedule(AGGREGATES[config.aggregate])
     runner = ChunkRunner(predictor.chunk_len, config.chunk_threshold, predictor.history, schedule)
@@ -240,7 +244,11 @@ def run() -> int:
 
 
 def main() -> None:
+    # force: importing lerobot already logged through the root logger, which configured it.
     logging.basicConfig(
-        level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stdout
+        level=logging.INFO,
+        format="%(name)s: %(levelname)s: %(message)s",
+        stream=sys.stdout,
+        force=True,
     )
     sys.exit(run())

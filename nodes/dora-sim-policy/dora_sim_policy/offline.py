@@ -11,7 +11,11 @@ even when it does not load the VLM weights. Both accept a local directory, so
 :func:`build_vlm_dir` writes one: a SmolVLM config (``tiny`` for tests, or ``base``, the
 SmolVLM2-500M dimensions that SmolVLA uses), a small word-level tokenizer carrying SmolVLM's special
 image tokens, and SmolVLM's image/video processors.
-ACT: the architecture needs nothing from the Hub once ``pretrained_backbone_weights`` is None.
+ACT and Diffusion: the architectures need nothing from the Hub once ``pretrained_backbone_weights``
+is None.
+
+These builders use only API that LeRobot 0.4 to 0.6 share, so
+``tests/checkpoints/make_fixtures.py`` runs them under older LeRobot versions too.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
 from lerobot.policies.act.configuration_act import ACTConfig
 from lerobot.policies.act.modeling_act import ACTPolicy
+from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
 from lerobot.policies.factory import make_pre_post_processors
 from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.policies.smolvla.configuration_smolvla import SmolVLAConfig
@@ -237,3 +243,25 @@ def build_act(
         **overrides,
     )
     return save_checkpoint(ACTPolicy(config), out_dir)
+
+
+def build_diffusion(
+    out_dir: Path,
+    cameras: tuple[str, ...] = ("front", "wrist"),
+    image_shape: tuple[int, int, int] = (3, 240, 320),
+    seed: int = 0,
+    **overrides: object,
+) -> Path:
+    """A random Diffusion checkpoint (ResNet-18 from scratch, LeRobot's dimensions unless
+    overridden)."""
+    torch.manual_seed(seed)
+    config = DiffusionConfig(
+        input_features=contract_inputs(cameras, image_shape),
+        output_features=ACTION_OUTPUT,
+        pretrained_backbone_weights=None,
+        use_group_norm=True,
+        device="cpu",
+        push_to_hub=False,
+        **overrides,
+    )
+    return save_checkpoint(DiffusionPolicy(config), out_dir)

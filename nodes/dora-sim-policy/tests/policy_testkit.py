@@ -59,12 +59,16 @@ def record_dataset(root: Path, episodes: int = 2) -> Path:
     return root
 
 
-def train_act(dataset: Path, out: Path, steps: int = 10) -> Path:
-    """A tiny ACT trained for a few steps with the real `lerobot-train` CLI, on CPU."""
+def train(config: str, dataset: Path, out: Path, steps: int = 10) -> Path:
+    """A tiny policy trained for a few steps with the real `lerobot-train` CLI, on CPU.
+
+    ``config`` names a file in configs/: ``train_act_tiny_cpu.json``,
+    ``train_diffusion_tiny_cpu.json``.
+    """
     result = subprocess.run(
         [
             str(BIN / "lerobot-train"),
-            f"--config_path={REPO / 'configs' / 'train_act_tiny_cpu.json'}",
+            f"--config_path={REPO / 'configs' / config}",
             "--dataset.repo_id=local/policy_test",
             f"--dataset.root={dataset}",
             f"--output_dir={out}",

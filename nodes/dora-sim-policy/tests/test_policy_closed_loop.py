@@ -1,8 +1,9 @@
 """Record → train → eval, closed loop on CPU, through the shipped dataflows and LeRobot's own CLI.
 
-The expert records two short episodes with ``dataflow-record-expert.yaml``, a tiny ACT trains
-for a few steps with ``lerobot-train`` (``configs/train_act_tiny_cpu.json``), and
-``dataflow-eval.yaml`` runs it: the eval writes ``eval_info.json``; a policy slower than a frame
+The expert records two short episodes with ``dataflow-record-expert.yaml``; a tiny ACT
+(``configs/train_act_tiny_cpu.json``) and a tiny Diffusion policy
+(``configs/train_diffusion_tiny_cpu.json``) train on them for a few steps with ``lerobot-train``;
+``dataflow-eval.yaml`` runs each: the eval writes ``eval_info.json``; a policy slower than a frame
 still drives the arm every frame; a policy whose camera is not wired stops the graph at start.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from lerobot import __version__ as LEROBOT_VERSION
 from policy_testkit import (
     DATAFLOWS,
     SMALL,
@@ -18,7 +20,7 @@ from policy_testkit import (
     eval_graph_without,
     policy_summary,
     record_dataset,
-    train_act,
+    train,
 )
 
 pytestmark = pytest.mark.slow
@@ -26,13 +28,23 @@ FPS = 30
 
 
 @pytest.fixture(scope="module")
-def act_checkpoint(tmp_path_factory):
-    work = tmp_path_factory.mktemp("act")
-    dataset = record_dataset(work / "dataset")
-    info = json.loads((dataset / "meta" / "info.json").read_text())
+def dataset(tmp_path_factory):
+    root = record_dataset(tmp_path_factory.mktemp("record") / "dataset")
+    info = json.loads((root / "meta" / "info.json").read_text())
     assert info["total_episodes"] >= 1, info  # the recorder drops an episode with lost frames
     assert {"observation.images.front", "observation.images.wrist"} <= set(info["features"])
-    return train_act(dataset, work / "train")
+    return root
+
+
+@pytest.fixture(scope="module")
+def act_checkpoint(dataset, tmp_path_factory):
+    return train("train_act_tiny_cpu.json", dataset, tmp_path_factory.mktemp("act") / "train")
+
+
+@pytest.fixture(scope="module")
+def diffusion_checkpoint(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("diffusion") / "train"
+    return train("train_diffusion_tiny_cpu.json", dataset, out)
 
 
 def run_eval(checkpoint, cwd, **env):
@@ -41,11 +53,17 @@ def run_eval(checkpoint, cwd, **env):
     return result, result.stdout + result.stderr
 
 
-def test_eval_writes_eval_info_in_lerobot_evals_shape(act_checkpoint, tmp_path):
+@pytest.mark.parametrize("policy", ["act", "diffusion"])
+def test_a_trained_policy_runs_in_the_eval_graph_and_eval_info_has_lerobot_evals_shape(
+    policy, request, tmp_path
+):
+    checkpoint = request.getfixturevalue(f"{policy}_checkpoint")
     result, output = run_eval(
-        act_checkpoint, tmp_path, SEED="1000", EVAL_OUTPUT_DIR="eval", EVAL_VIDEOS="1"
+        checkpoint, tmp_path, SEED="1000", EVAL_OUTPUT_DIR="eval", EVAL_VIDEOS="1"
     )
     assert result.returncode == 0, output[-4000:]
+    assert f"({policy}) on cpu" in output  # the start-up line
+    assert f"loads as saved in LeRobot {LEROBOT_VERSION}" in output
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())  # relative to the shell
     assert info["overall"]["n_episodes"] == info["aggregated"]["n_episodes"] == 2
     assert 0.0 <= info["overall"]["pc_success"] <= 100.0
@@ -86,6 +104,6 @@ def test_a_camera_the_graph_does_not_provide_stops_the_graph_at_start(act_checkp
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "observation.images.wrist have no source" in output, output[-4000:]
-    assert "policy expects: observation.state [6]" in output
+    assert "policy expects: observation.state [6], observation.images.front [3, 64, 80]" in output
     assert "graph provides: observation.state [6], observation.images.front (image)" in output
     assert "[dora-sim] episode" not in output  # the sim never started an episode

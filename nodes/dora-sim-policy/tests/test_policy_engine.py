@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
-from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
 
 from dora_sim import contract as c
 from dora_sim.codec import FrameStamp
 from dora_sim_policy.assembler import Observation
-from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_inputs
-from dora_sim_policy.features import map_features
-from dora_sim_policy.offline import ACTION_OUTPUT, build_act, contract_inputs, save_checkpoint
+from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_features
+from dora_sim_policy.offline import build_act, build_diffusion
 
 FRONT, WRIST = c.image_topic("front"), c.image_topic("wrist")
 TINY_ACT = {
@@ -38,8 +35,7 @@ def observation(frame: int, height: int, width: int, cameras=(FRONT, WRIST)) -> 
 
 def predictor_for(checkpoint, cameras=(FRONT, WRIST)) -> ChunkPredictor:
     loaded = load_policy(str(checkpoint), "cpu")
-    inputs = policy_inputs(loaded.config)
-    return ChunkPredictor(loaded, map_features(loaded.config.type, inputs, list(cameras), {}))
+    return ChunkPredictor(loaded, policy_features(loaded, list(cameras), {}))
 
 
 def test_act_chunk_from_contract_observations_resized_to_the_policy(tmp_path, caplog):
@@ -54,23 +50,12 @@ def test_act_chunk_from_contract_observations_resized_to_the_policy(tmp_path, ca
 
 def test_diffusion_gets_its_observation_history(tmp_path):
     """Diffusion's predict_action_chunk reads queues that select_action fills: we fill them."""
-    config = DiffusionConfig(
-        input_features=contract_inputs(("front",), (3, 48, 64)),
-        output_features=ACTION_OUTPUT,
-        device="cpu",
-        push_to_hub=False,
-        pretrained_backbone_weights=None,
-        use_group_norm=True,
-        down_dims=(16, 32),
-        crop_shape=(40, 56),
-        num_inference_steps=2,
-        horizon=16,
-        n_obs_steps=2,
-        n_action_steps=8,
-        spatial_softmax_num_keypoints=4,
-        diffusion_step_embed_dim=16,
-    )
-    predictor = predictor_for(save_checkpoint(DiffusionPolicy(config), tmp_path), (FRONT,))
+    checkpoint = build_diffusion(
+        tmp_path, ("front",), (3, 48, 64), down_dims=(16, 32), crop_shape=(40, 56),
+        num_inference_steps=2, horizon=16, n_obs_steps=2, n_action_steps=8,
+        spatial_softmax_num_keypoints=4, diffusion_step_embed_dim=16,
+    )  # fmt: skip
+    predictor = predictor_for(checkpoint, (FRONT,))
     assert predictor.history == 2 and predictor.chunk_len == 8
     history = [observation(i, 48, 64, (FRONT,)) for i in range(2)]
     chunk = predictor.predict(history, "")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,15 +38,26 @@ def chunk(start: float, n: int) -> np.ndarray:
 
 
 # --- schedule -----------------------------------------------------------------------------------
-def test_aggregates_match_lerobot_async_inference():
-    import torch
-    from lerobot.async_inference.configs import AGGREGATE_FUNCTIONS
+def lerobot_aggregate_functions() -> dict:
+    """``AGGREGATE_FUNCTIONS`` as LeRobot's async inference defines them, read from its source:
+    importing ``lerobot.async_inference`` needs grpcio (``lerobot[async]``), not installed here."""
+    package = importlib.util.find_spec("lerobot").submodule_search_locations[0]
+    path = Path(package) / "async_inference" / "configs.py"
+    assignment = next(
+        node
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign)
+        and [getattr(t, "id", None) for t in node.targets] == ["AGGREGATE_FUNCTIONS"]
+    )
+    return eval(compile(ast.Expression(assignment.value), str(path), "eval"), {})
 
+
+def test_aggregates_match_lerobot_async_inference():
+    functions = lerobot_aggregate_functions()
     old, new = np.array([1.0, 2.0]), np.array([3.0, 7.0])
-    assert set(AGGREGATES) == set(AGGREGATE_FUNCTIONS)
+    assert set(AGGREGATES) == set(functions)
     for name, fn in AGGREGATES.items():
-        expected = AGGREGATE_FUNCTIONS[name](torch.tensor(old), torch.tensor(new)).numpy()
-        np.testing.assert_allclose(fn(old, new), expected)
+        np.testing.assert_allclose(fn(old, new), functions[name](old, new))
 
 
 def test_schedule_drops_played_frames_and_aggregates_overlaps():
@@ -169,6 +183,7 @@ def visual(h: int = 96, w: int = 128) -> PolicyFeature:
 
 
 STATE6 = PolicyFeature(FeatureType.STATE, (6,))
+ACTION6 = PolicyFeature(FeatureType.ACTION, (6,))
 
 
 def test_act_needs_every_camera_and_says_what_is_missing():
@@ -207,6 +222,32 @@ def test_smolvla_slots_take_the_graph_cameras_in_order():
     assert renamed.cameras == {WRIST: slots[0], FRONT: slots[1]}
     with pytest.raises(FeatureError, match="at least one camera"):
         map_features("smolvla", inputs, [], {})
+
+
+def test_an_action_of_another_size_or_a_non_rgb_camera_is_an_error_naming_both_sides():
+    inputs = {c.STATE: STATE6, FRONT: PolicyFeature(FeatureType.VISUAL, (1, 96, 128))}
+    with pytest.raises(FeatureError) as err:
+        map_features("act", inputs, [FRONT], {}, action=PolicyFeature(FeatureType.ACTION, (14,)))
+    text = str(err.value)
+    assert "observation.images.front has shape [1, 96, 128] but the graph's cameras are RGB" in text
+    assert "its action has shape [14], not [6]" in text
+    assert "returns action [14]" in text
+    assert "takes action [6] (shoulder_pan.pos, shoulder_lift.pos," in text
+
+
+def test_named_action_columns_are_put_in_the_contract_joint_order():
+    names = list(reversed(c.MOTOR_FEATURE_NAMES))  # gripper.pos first
+    fmap = map_features("pi0", {c.STATE: STATE6}, [], {}, action=ACTION6, action_names=names)
+    assert fmap.action_columns == (5, 4, 3, 2, 1, 0)
+    assert "action columns [5, 4, 3, 2, 1, 0] in contract order" in fmap.describe()
+    plain = map_features("act", {c.STATE: STATE6}, [], {}, action=ACTION6)
+    assert plain.action_columns == (0, 1, 2, 3, 4, 5)
+    with pytest.raises(
+        FeatureError, match=r"action_feature_names .*'x\.pos'.* are not the contract"
+    ):
+        map_features(
+            "pi0", {c.STATE: STATE6}, [], {}, action=ACTION6, action_names=[*names[:5], "x.pos"]
+        )
 
 
 def test_two_cameras_renamed_onto_one_input_is_an_error():
@@ -259,6 +300,7 @@ def test_eval_info_has_lerobot_evals_shape_and_skips_discarded_episodes():
         assert agg["avg_sum_reward"] == 1.5
         assert agg["avg_max_reward"] == 1.0
     assert info["per_task"][0]["metrics"]["successes"] == [True, False]
+    assert info["overall"]["predicted_video_paths"] == []  # LeRobot 0.6's key, for world models
     assert info["aggregated"]["eval_ep_s"] == 5.0 and info["aggregated"]["avg_length"] == 4.5
 
 
