@@ -134,13 +134,11 @@ def loop_rate(probe: dict[str, Any], fps: int, warmup_s: float) -> dict[str, Any
 
 
 def display_frames(rrd: Path, cameras: list[str], frames_sent: int) -> dict[str, dict[str, int]]:
-    import rerun.dataframe as rdf
+    from dora_sim_rerun import layout, readback
 
-    recording = rdf.load_recording(rrd)
     result = {}
     for camera in cameras:
-        view = recording.view(index="frame", contents=f"/cameras/{camera}")
-        logged = view.select("frame").read_all().num_rows
+        logged = readback.row_count(rrd, layout.camera_path(camera))
         result[camera] = {"logged": logged, "dropped": frames_sent - logged}
     return result
 

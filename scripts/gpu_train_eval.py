@@ -10,9 +10,10 @@ resumable, state under ``--work`` (default ``outputs/gpu_run``):
   real time. ``--record-with dataflow`` uses ``dataflows/dataflow-record-expert.yaml`` instead
   (sim + expert + recorder), its timer sped up ``--record-speed`` times.
 - ``train``: ``lerobot-train`` (through ``scripts/lerobot_train_pyav.py``, which decodes each
-  video once) with ``configs/train_act_so101.json`` on that dataset or on ``--dataset``, on cuda
-  in bf16, for ``--steps`` or until ``--train-minutes`` have passed (then stopped after its last
-  saved checkpoint); a second ``train`` call resumes from ``checkpoints/last``.
+  video once, up front, and forks the data-loader workers) with ``configs/train_act_so101.json``
+  on that dataset or on ``--dataset``, on cuda in bf16, for ``--steps`` or until
+  ``--train-minutes`` have passed (then stopped after its last saved checkpoint); a second
+  ``train`` call resumes from ``checkpoints/last``.
 - ``eval``: ``dataflows/dataflow-eval.yaml`` with ``--eval-checkpoint`` (default the last) on
   cuda, ``--eval-episodes`` episodes seeded from ``--eval-seed`` (held-out seeds), at real time,
   into ``<work>/eval_<checkpoint>/``.
@@ -53,7 +54,7 @@ NEEDED = {
         "dora_sim_mujoco",
         "dora_sim_expert.planner",
     ],
-    "train": ["lerobot.scripts.lerobot_train", "torchvision", "av"],
+    "train": ["lerobot.scripts.lerobot_train", "accelerate", "torchvision", "av"],
     "eval": ["dora", "mujoco", "dora_sim_policy.node", "lerobot.policies.act.modeling_act"],
     "bench": ["dora_sim_policy.offline", "transformers"],
 }
@@ -164,6 +165,7 @@ def features(height: int, width: int) -> dict[str, dict]:
 
 
 def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    from lerobot.configs import RGBEncoderConfig
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     from dora_sim import codec
@@ -183,7 +185,7 @@ def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         root=run.dataset,
         robot_type=c.ROBOT_TYPE,
         use_videos=True,
-        vcodec="h264",
+        rgb_encoder=RGBEncoderConfig(vcodec="h264"),
         image_writer_threads=4,
     )
     started, seed, failed = time.time(), 0, []

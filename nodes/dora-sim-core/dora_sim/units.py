@@ -1,7 +1,6 @@
 """Conversions between contract (so101) units and simulator joint radians.
 
-Plain numpy so the simulator, teleop and expert nodes stay free of torch and lerobot. The same
-conversions are wrapped as LeRobot processor steps in :mod:`dora_sim.lerobot_steps`.
+Plain numpy so the simulator, teleop and expert nodes stay free of torch and lerobot.
 
 Arm joints: degrees <-> radians, both zero at the calibrated mid-range (the "new calibration"
 model's zero pose). The gripper is never in degrees: 0-100 maps linearly onto the simulator's

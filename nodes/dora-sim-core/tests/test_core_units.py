@@ -1,4 +1,4 @@
-"""Unit conversions between so101 units and simulator radians, and their LeRobot step wrappers."""
+"""Unit conversions between so101 units and simulator radians; configuration helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dora_sim import contract as c
 from dora_sim.config import ConfigError, env_bool, env_float, env_int, env_list
 from dora_sim.units import SO101_GRIPPER_RANGE_RAD, contract_to_sim, sim_to_contract
 
@@ -40,40 +39,6 @@ def test_sim_gripper_beyond_range_is_clamped_to_0_100():
     lo, hi = SO101_GRIPPER_RANGE_RAD
     assert sim_to_contract(np.r_[np.zeros(5), hi + 0.2])[5] == 100.0
     assert sim_to_contract(np.r_[np.zeros(5), lo - 0.2])[5] == 0.0
-
-
-def test_lerobot_processor_steps_match_the_numpy_conversion():
-    from lerobot.processor import ProcessorStepRegistry, RobotProcessorPipeline
-    from lerobot.processor.converters import (
-        observation_to_transition,
-        robot_action_to_transition,
-        transition_to_observation,
-        transition_to_robot_action,
-    )
-
-    from dora_sim.lerobot_steps import SimToSo101ObservationStep, So101ToSimActionStep
-
-    values = np.array([10.0, -20.0, 30.0, -40.0, 50.0, 25.0])
-    action = dict(zip(c.MOTOR_FEATURE_NAMES, values, strict=True))
-    to_sim = RobotProcessorPipeline(
-        steps=[So101ToSimActionStep()],
-        to_transition=robot_action_to_transition,
-        to_output=transition_to_robot_action,
-    )
-    out = to_sim(action)
-    np.testing.assert_allclose([out[k] for k in c.MOTOR_FEATURE_NAMES], contract_to_sim(values))
-
-    observation = {**dict(zip(c.MOTOR_FEATURE_NAMES, contract_to_sim(values), strict=True)),
-                   "observation.images.front": "untouched"}  # fmt: skip
-    to_contract = RobotProcessorPipeline(
-        steps=[SimToSo101ObservationStep()],
-        to_transition=observation_to_transition,
-        to_output=transition_to_observation,
-    )
-    back = to_contract(observation)
-    np.testing.assert_allclose([back[k] for k in c.MOTOR_FEATURE_NAMES], values, atol=1e-9)
-    assert back["observation.images.front"] == "untouched"
-    assert ProcessorStepRegistry.get("dora_sim_so101_to_sim_action") is So101ToSimActionStep
 
 
 def test_config_errors_name_the_variable(monkeypatch):

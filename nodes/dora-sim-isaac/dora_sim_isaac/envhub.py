@@ -1,7 +1,8 @@
 """LeRobot EnvHub entry: ``make_env(n_envs, use_async_envs, cfg)`` → a gymnasium VectorEnv.
 
-LeRobot 0.4.4's ``lerobot.envs.factory.make_env("<user>/<repo>", trust_remote_code=True)`` (or a
-``HubEnvConfig``) downloads the repository's ``env.py``, imports it by path and calls
+LeRobot's ``lerobot.envs.factory.make_env("<user>/<repo>[@<commit>]", trust_remote_code=True)``
+(or a ``HubEnvConfig``; the same in 0.4.4, the last release for Isaac Sim 5.1's Python 3.11, and
+0.6.1) downloads the repository's ``env.py``, imports it by path and calls
 ``make_env(n_envs=…, use_async_envs=…)``, adding ``cfg=<the EnvConfig>`` when it has one; a
 returned ``VectorEnv`` becomes ``{"hub_env": {0: env}}``. ``nodes/dora-sim-isaac/env.py`` is that
 file. As in the seed demo, the caller must already run Isaac Sim (``AppLauncher``, or
@@ -118,7 +119,9 @@ class IsaacVectorEnv(gym.vector.SyncVectorEnv):
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict | None = None
     ) -> tuple[dict, dict]:
-        """Reset every env. Isaac Lab seeds the batch once: a list of seeds uses its first."""
+        """Reset every env. Isaac Lab seeds the batch once: a list of seeds uses its first.
+        ``options`` (LeRobot 0.6's rollout marks a new rollout there) change nothing: every
+        env is reset."""
         if isinstance(seed, list | tuple | np.ndarray):
             seed = int(seed[0])
         self.env.reset(seed=seed)

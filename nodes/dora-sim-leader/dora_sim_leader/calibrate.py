@@ -10,7 +10,6 @@ import os
 
 from dora_sim_leader import ports
 from dora_sim_leader.config import LeaderConfig
-from dora_sim_leader.lerobot_lean import load_so_leader
 
 
 def calibrate(config: LeaderConfig) -> int:
@@ -20,12 +19,9 @@ def calibrate(config: LeaderConfig) -> int:
     if not os.path.exists(config.port):
         print(ports.port_missing_message(config.port))
         return 2
-    leader_cls, config_cls = load_so_leader()
-    teleop = leader_cls(
-        config_cls(
-            port=config.port, id=config.id, calibration_dir=config.calibration_dir, use_degrees=True
-        )
-    )
+    from dora_sim_leader.device import so_leader  # imports LeRobot, hence torch: seconds
+
+    teleop = so_leader(config)
     try:
         teleop.connect(calibrate=False)
     except Exception as err:
@@ -34,7 +30,8 @@ def calibrate(config: LeaderConfig) -> int:
     try:
         teleop.calibrate()
     except (ConnectionError, ValueError) as err:
-        # A read that failed (LeRobot's calibration loop does not retry), or a joint never moved.
+        # A read that failed (LeRobot retries those of the range recording 5 times, the
+        # homing read not at all), or a joint never moved.
         print(
             f"Calibration failed, nothing was saved: {err}\nRun `dora-sim-leader calibrate` again."
         )

@@ -17,8 +17,10 @@ VIRTUAL_ARM_ID: Final = "virtual_arm"
 
 
 def default_calibration_dir() -> Path:
-    """Where ``lerobot-calibrate --teleop.type=so101_leader`` saves (HF_LEROBOT_CALIBRATION)."""
-    from lerobot.utils.constants import HF_LEROBOT_CALIBRATION, TELEOPERATORS  # light module
+    """Where ``lerobot-calibrate --teleop.type=so101_leader`` saves (HF_LEROBOT_CALIBRATION).
+
+    Imported here, when asked: LeRobot 0.6's ``lerobot.utils`` imports torch (~2.5 s)."""
+    from lerobot.utils.constants import HF_LEROBOT_CALIBRATION, TELEOPERATORS
 
     return HF_LEROBOT_CALIBRATION / TELEOPERATORS / TELEOP_NAME
 

@@ -18,9 +18,9 @@ import os
 import termios
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from lerobot.teleoperators.so_leader import SOLeader, SOLeaderTeleopConfig
 
 from dora_sim import contract as c
 from dora_sim_leader import ports
@@ -65,14 +65,29 @@ class ReadCounters:
     stale_flushes: int = 0  # leftover replies of failed transactions discarded before a read
 
 
+def so_leader(config: LeaderConfig) -> SOLeader:
+    """LeRobot's SO-101 leader on the configured port and calibration, reading in degrees.
+
+    Its own sync-read retries are off: the node retries itself, emptying stale replies first
+    (LeRobot's immediate retry would read them as its answer), and counts every failure.
+    """
+    return SOLeader(
+        SOLeaderTeleopConfig(
+            port=config.port,
+            id=config.id,
+            calibration_dir=config.calibration_dir,
+            use_degrees=True,
+            num_read_retries=0,
+        )
+    )
+
+
 class LeaderDevice:
     """One connection to the arm through LeRobot's ``SOLeader``; rebuilt on every reconnect."""
 
-    def __init__(self, config: LeaderConfig, leader_cls: type, config_cls: type) -> None:
+    def __init__(self, config: LeaderConfig) -> None:
         self.config = config
-        self._leader_cls = leader_cls
-        self._config_cls = config_cls
-        self.teleop: Any = None
+        self.teleop: SOLeader | None = None
         self.counters = ReadCounters()
 
     @property
@@ -87,14 +102,7 @@ class LeaderDevice:
             raise NotReady(missing_calibration_message(self.config), cheap=True)
         if not os.path.exists(self.config.port):
             raise NotReady(ports.port_missing_message(self.config.port), cheap=True)
-        teleop = self._leader_cls(
-            self._config_cls(
-                port=self.config.port,
-                id=self.config.id,
-                calibration_dir=self.config.calibration_dir,
-                use_degrees=True,
-            )
-        )
+        teleop = so_leader(self.config)
         try:
             teleop.connect(calibrate=False)  # calibrating needs a human: see `calibrate`
             if not teleop.is_calibrated:
@@ -157,7 +165,7 @@ class LeaderDevice:
             self.teleop = None
 
 
-def _close_quietly(teleop: Any) -> None:
+def _close_quietly(teleop: SOLeader) -> None:
     """Close the port without touching the motors: they may be gone, and a leader has no torque."""
     with contextlib.suppress(Exception):
         if teleop.bus.is_connected:

@@ -23,6 +23,7 @@ import time
 from dora_sim.cli import LOG_FORMAT, node_parser
 from dora_sim.config import ConfigError
 from dora_sim_leader.config import LeaderConfig
+from dora_sim_leader.status import process_age_s
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    started = time.monotonic()
+    started = time.monotonic() - process_age_s()  # the process's start, not main's
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
     log = logging.getLogger("dora-sim-leader")
@@ -63,17 +64,15 @@ def run_node(config: LeaderConfig, started: float) -> int:
     os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
     from dora import Node
 
-    from dora_sim_leader.device import LeaderDevice
-    from dora_sim_leader.lerobot_lean import load_so_leader
+    from dora_sim_leader.device import LeaderDevice  # LeRobot, and with it torch: seconds
     from dora_sim_leader.node import LeaderNode
 
-    leader_cls, config_cls = load_so_leader(lean=True)
-    # Keep the startup imports out of every later garbage collection: a full pass over them
-    # would stall a sync read that is waiting for the servos' replies.
+    # Keep the startup imports (torch: millions of objects) out of every later garbage
+    # collection: a full pass over them would stall a sync read waiting for the servos' replies.
     gc.collect()
     gc.freeze()
     node = Node()
-    LeaderNode(node, LeaderDevice(config, leader_cls, config_cls), started).run()
+    LeaderNode(node, LeaderDevice(config), started).run()
     return 0
 
 

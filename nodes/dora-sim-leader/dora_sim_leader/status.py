@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,3 +73,18 @@ def peak_rss_mb() -> float:
                 return int(line.split()[1]) / 1024  # kB
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
+
+
+def process_age_s() -> float:
+    """Seconds since this process was created: interpreter start-up and imports included.
+
+    Linux: the process's start time in ``/proc/self/stat`` (clock ticks since boot) against
+    ``CLOCK_BOOTTIME``; elsewhere 0, so the caller's own clock (started in ``main``) is used.
+    """
+    stat = Path("/proc/self/stat")
+    if not stat.exists():
+        return 0.0
+    # The command name (field 2) may hold spaces: the fields after it start past its ')'.
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    started_s = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of proc(5)
+    return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started_s)

@@ -20,7 +20,7 @@ from dora_sim_leader.virtual.motion import Motion
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-LENIENT_REPLY_MS = 500  # see the so_leader fixture
+LENIENT_REPLY_MS = 500  # see the lenient_bus fixture
 
 
 @pytest.fixture
@@ -118,27 +118,24 @@ def start_arm(tmp_path: Path) -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def lerobot_so_leader() -> tuple[type, type]:
-    """LeRobot's (SOLeader, SOLeaderTeleopConfig), imported whole (seconds, once): a test process
-    must keep LeRobot's real modules for the tests that follow."""
-    from dora_sim_leader.lerobot_lean import load_so_leader
+def lerobot_imported() -> None:
+    """LeRobot's SO-101 leader imported (and with it torch: seconds, once per session)."""
+    import dora_sim_leader.device  # noqa: F401
 
-    classes = load_so_leader(lean=False)
-    # Whole LeRobot means torch: millions of objects. A full garbage collection over them stalls
-    # this process for 100+ ms, long enough for the bus code to time out waiting for a reply.
+    # Torch is millions of objects. A full garbage collection over them stalls this process for
+    # 100+ ms, long enough for the bus code to time out waiting for a reply.
     gc.collect()
     gc.freeze()
-    return classes
 
 
 @pytest.fixture
-def so_leader(lerobot_so_leader: tuple[type, type], monkeypatch: pytest.MonkeyPatch):
-    """LeRobot's SOLeader classes, with buses that give the servos 500 ms to answer, not 50 ms.
+def lenient_bus(lerobot_imported: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LeRobot's Feetech buses give the servos 500 ms to answer, not 50 ms.
 
     The virtual arm here is a Python process on a shared 2-core machine, where scheduling stalls
-    beyond 50 ms happen under load; LeRobot's handshake and calibration loop do not retry a read.
-    These tests check logic and arithmetic: the node's retries are tested with dropped replies
-    (which still time out), and the ``dora run`` test keeps LeRobot's 50 ms.
+    beyond 50 ms happen under load; LeRobot's handshake and homing read do not retry. These
+    tests check logic and arithmetic: the node's retries are tested with dropped replies (which
+    still time out), and the ``dora run`` test keeps LeRobot's 50 ms.
     """
     import lerobot.motors.feetech.feetech as feetech
 
@@ -147,4 +144,3 @@ def so_leader(lerobot_so_leader: tuple[type, type], monkeypatch: pytest.MonkeyPa
         port.packet_timeout = port.tx_time_per_byte * (packet_length + 3) + LENIENT_REPLY_MS
 
     monkeypatch.setattr(feetech, "patch_setPacketTimeout", lenient_packet_timeout)
-    return lerobot_so_leader

@@ -12,20 +12,22 @@ from dora_sim import contract as c
 from dora_sim_leader.virtual import physical
 from dora_sim_leader.virtual.motion import Hold, calibration_sweep
 
-pytest_plugins = ["leader_helpers"]  # fixtures: calibration_dir, so_leader, start_arm
+pytest_plugins = ["leader_helpers"]  # fixtures: calibration_dir, lenient_bus, start_arm
 
 
-def connect(so_leader, arm, directory: Path, leader_id: str = "virtual_arm"):
-    leader_cls, config_cls = so_leader
-    teleop = leader_cls(
-        config_cls(port=str(arm.link), id=leader_id, calibration_dir=directory, use_degrees=True)
+def connect(arm, directory: Path, leader_id: str = "virtual_arm"):
+    from lerobot.teleoperators.so_leader import SOLeader, SOLeaderTeleopConfig
+
+    config = SOLeaderTeleopConfig(
+        port=str(arm.link), id=leader_id, calibration_dir=directory, use_degrees=True
     )
+    teleop = SOLeader(config)
     teleop.connect(calibrate=False)
     return teleop
 
 
 def test_lerobot_calibration_flow_recovers_the_arms_calibration(
-    so_leader,
+    lenient_bus,
     start_arm,
     calibration_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -35,7 +37,7 @@ def test_lerobot_calibration_flow_recovers_the_arms_calibration(
 
     sweep = calibration_sweep(hold_s=1.5, move_s=0.1, dwell_s=0.3)
     arm = start_arm(sweep)
-    teleop = connect(so_leader, arm, calibration_dir, "fresh_arm")
+    teleop = connect(arm, calibration_dir, "fresh_arm")
     assert teleop.calibration == {}  # no file yet: the full flow runs
     monkeypatch.setattr("builtins.input", lambda prompt="": "")  # "middle pose: press ENTER"
     done_at = float(sweep.times[-1]) + 0.1
@@ -48,12 +50,12 @@ def test_lerobot_calibration_flow_recovers_the_arms_calibration(
     teleop.disconnect()
 
 
-def test_calibration_registers_round_trip(so_leader, start_arm, calibration_dir: Path) -> None:
+def test_calibration_registers_round_trip(lenient_bus, start_arm, calibration_dir: Path) -> None:
     from lerobot.motors import MotorCalibration
 
     arm = start_arm(Hold(physical.homing_pose()))
     physical.write_calibration(calibration_dir / "virtual_arm.json")
-    teleop = connect(so_leader, arm, calibration_dir)
+    teleop = connect(arm, calibration_dir)
     assert not teleop.is_calibrated  # factory registers
     custom = {
         name: MotorCalibration(
@@ -80,13 +82,13 @@ def lerobot_formula(name: str, raw: int) -> float:
 
 
 def test_normalized_readings_follow_lerobots_formulas(
-    so_leader, start_arm, calibration_dir: Path
+    lenient_bus, start_arm, calibration_dir: Path
 ) -> None:
     rng = np.random.default_rng(7)
     hold = Hold(physical.homing_pose())
     arm = start_arm(hold)
     physical.write_calibration(calibration_dir / "virtual_arm.json")
-    teleop = connect(so_leader, arm, calibration_dir)
+    teleop = connect(arm, calibration_dir)
     teleop.bus.write_calibration(teleop.calibration)
     for _ in range(25):
         ticks = [
@@ -102,10 +104,10 @@ def test_normalized_readings_follow_lerobots_formulas(
     teleop.disconnect()
 
 
-def test_broadcast_ping_and_sync_write(so_leader, start_arm, calibration_dir: Path) -> None:
+def test_broadcast_ping_and_sync_write(lenient_bus, start_arm, calibration_dir: Path) -> None:
     arm = start_arm(Hold(physical.homing_pose()))
     physical.write_calibration(calibration_dir / "virtual_arm.json")
-    teleop = connect(so_leader, arm, calibration_dir)
+    teleop = connect(arm, calibration_dir)
     assert teleop.bus.broadcast_ping() == {i: 777 for i in range(1, 7)}
     goals = {name: 1000 + 10 * i for i, name in enumerate(c.JOINT_NAMES)}
     teleop.bus.sync_write("Goal_Position", goals, normalize=False)

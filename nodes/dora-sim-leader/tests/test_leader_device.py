@@ -20,21 +20,19 @@ from dora_sim_leader.virtual.motion import Hold, Wave
 if TYPE_CHECKING:
     from leader_helpers import ArmProcess
 
-pytest_plugins = ["leader_helpers"]  # fixtures: calibration_dir, so_leader, start_arm
+pytest_plugins = ["leader_helpers"]  # fixtures: calibration_dir, lenient_bus, start_arm
 
 
-def make_device(
-    so_leader, port: str, directory: Path, leader_id: str = "virtual_arm"
-) -> LeaderDevice:
+def make_device(port: str, directory: Path, leader_id: str = "virtual_arm") -> LeaderDevice:
     config = LeaderConfig(
         port=port, id=leader_id, calibration_dir=directory, rate_hz=60, read_retries=2
     )
-    return LeaderDevice(config, *so_leader)
+    return LeaderDevice(config)
 
 
-def connected_device(so_leader, arm: ArmProcess, directory: Path) -> LeaderDevice:
+def connected_device(arm: ArmProcess, directory: Path) -> LeaderDevice:
     physical.write_calibration(directory / "virtual_arm.json")
-    device = make_device(so_leader, str(arm.link), directory)
+    device = make_device(str(arm.link), directory)
     device.connect()
     return device
 
@@ -44,40 +42,40 @@ def expected_between(arm: ArmProcess, t0: float, t1: float) -> np.ndarray:
     return np.stack([arm.motion.pose(t) for t in np.arange(t0, t1 + 5e-4, 5e-4)])
 
 
-def test_unset_port_says_how_to_find_it(so_leader, calibration_dir: Path) -> None:
+def test_unset_port_says_how_to_find_it(calibration_dir: Path) -> None:
     with pytest.raises(NotReady) as err:
-        make_device(so_leader, "", calibration_dir).connect()
+        make_device("", calibration_dir).connect()
     assert "LEADER_PORT is not set" in str(err.value)
     assert "lerobot-find-port" in str(err.value)
     assert err.value.cheap
 
 
-def test_missing_calibration_says_how_to_calibrate(so_leader, calibration_dir: Path) -> None:
+def test_missing_calibration_says_how_to_calibrate(calibration_dir: Path) -> None:
     physical.write_calibration(calibration_dir / "other_arm.json")
     with pytest.raises(NotReady) as err:
-        make_device(so_leader, "/dev/ttyACM0", calibration_dir, "my_leader").connect()
+        make_device("/dev/ttyACM0", calibration_dir, "my_leader").connect()
     message = str(err.value)
     assert "my_leader" in message and str(calibration_dir) in message
     assert "other_arm" in message  # the ids that do exist
     assert "dora-sim-leader calibrate" in message and "lerobot-calibrate" in message
 
 
-def test_wrong_port_lists_candidates(so_leader, calibration_dir: Path) -> None:
+def test_wrong_port_lists_candidates(calibration_dir: Path) -> None:
     physical.write_calibration(calibration_dir / "virtual_arm.json")
     with pytest.raises(NotReady) as err:
-        make_device(so_leader, "/dev/ttyNOPE0", calibration_dir).connect()
+        make_device("/dev/ttyNOPE0", calibration_dir).connect()
     message = str(err.value)
     assert "'/dev/ttyNOPE0' does not exist" in message
     assert "Serial ports on this machine" in message or "No serial ports found" in message
     assert "lerobot-find-port" in message and err.value.cheap
 
 
-def test_silent_device_is_reported_not_fatal(so_leader, calibration_dir: Path) -> None:
+def test_silent_device_is_reported_not_fatal(lenient_bus, calibration_dir: Path) -> None:
     physical.write_calibration(calibration_dir / "virtual_arm.json")
     master, slave = pty.openpty()  # a serial device where nothing answers
     try:
         with pytest.raises(NotReady) as err:
-            make_device(so_leader, os.ttyname(slave), calibration_dir).connect()
+            make_device(os.ttyname(slave), calibration_dir).connect()
     finally:
         os.close(master)
         os.close(slave)
@@ -85,12 +83,12 @@ def test_silent_device_is_reported_not_fatal(so_leader, calibration_dir: Path) -
 
 
 def test_first_connect_writes_the_calibration_and_readings_follow_the_arm(
-    so_leader,
+    lenient_bus,
     start_arm,
     calibration_dir: Path,
 ) -> None:
     arm = start_arm(Wave())
-    device = connected_device(so_leader, arm, calibration_dir)
+    device = connected_device(arm, calibration_dir)
     for _ in range(30):
         t0 = arm.elapsed()
         values = device.read()
@@ -101,10 +99,10 @@ def test_first_connect_writes_the_calibration_and_readings_follow_the_arm(
 
 
 def test_corrupted_and_lost_replies_are_retried_and_counted(
-    so_leader, start_arm, calibration_dir: Path
+    lenient_bus, start_arm, calibration_dir: Path
 ) -> None:
     arm = start_arm(Wave())
-    device = connected_device(so_leader, arm, calibration_dir)
+    device = connected_device(arm, calibration_dir)
     arm.set_faults(corrupt_rate=0.03, drop_rate=0.005)
     failed = 0
     for _ in range(200):
@@ -125,10 +123,10 @@ def test_corrupted_and_lost_replies_are_retried_and_counted(
 
 
 def test_unplug_is_detected_and_the_arm_reconnects(
-    so_leader, start_arm, calibration_dir: Path
+    lenient_bus, start_arm, calibration_dir: Path
 ) -> None:
     arm = start_arm(Hold(physical.homing_pose()))
-    device = connected_device(so_leader, arm, calibration_dir)
+    device = connected_device(arm, calibration_dir)
     device.read()
     arm.unplug_for(0.6)
     time.sleep(0.1)
@@ -150,10 +148,10 @@ def test_unplug_is_detected_and_the_arm_reconnects(
 
 
 def test_powered_off_motors_fail_reads_without_raising_disconnect(
-    so_leader, start_arm, calibration_dir: Path
+    lenient_bus, start_arm, calibration_dir: Path
 ) -> None:
     arm = start_arm(Hold(physical.homing_pose()))
-    device = connected_device(so_leader, arm, calibration_dir)
+    device = connected_device(arm, calibration_dir)
     arm.set_faults(drop_rate=1.0)  # the USB adapter is there, the servos are silent
     with pytest.raises(ReadFailed, match="no status packet"):
         device.read()

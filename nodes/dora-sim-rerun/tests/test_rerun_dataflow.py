@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rerun.dataframe as rdf
 import yaml
 
 from dora_sim import contract as c
-from dora_sim_rerun import layout
+from dora_sim_rerun import layout, readback
 
 ROOT = Path(__file__).resolve().parents[3]
 DATAFLOW = ROOT / "dataflows" / "dataflow-demo-rerun.yaml"
@@ -90,18 +89,8 @@ def small_graph(tmp_path: Path) -> tuple[Path, Path, Path]:
     return path, rrd, witness
 
 
-def column(
-    recording: rdf.Recording, entity: str, component: str, index: str = layout.TIMELINE_FRAME
-) -> tuple[list[int], list]:
-    """(index, values) of one component; a view keeps one row per index value, so events that
-    share a frame (an episode's end and the next start) need rerun's own ``log_tick`` index."""
-    view = recording.view(index=index, contents={entity: [component]})
-    table = view.select(index, f"{entity}:{component}").read_all()
-    return table.column(0).to_pylist(), table.column(1).to_pylist()
-
-
 @pytest.fixture(scope="module")
-def session(tmp_path_factory) -> tuple[rdf.Recording, dict[str, np.ndarray], str]:
+def session(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray], str]:
     tmp_path = tmp_path_factory.mktemp("rerun-dataflow")
     flow, rrd, witness = small_graph(tmp_path)
     done = subprocess.run(
@@ -114,13 +103,13 @@ def session(tmp_path_factory) -> tuple[rdf.Recording, dict[str, np.ndarray], str
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with np.load(witness) as sent:
-        return rdf.load_recording(rrd), dict(sent), done.stdout + done.stderr
+        return rrd, dict(sent), done.stdout + done.stderr
 
 
 @pytest.mark.slow
 def test_rerun_dataflow_logs_every_stream(session):
-    recording, sent, _ = session
-    paths = {col.entity_path for col in recording.schema().component_columns()}
+    rrd, sent, _ = session
+    paths = readback.entity_paths(rrd)
     expected = {
         layout.camera_path("front"),
         layout.camera_path("wrist"),
@@ -140,33 +129,35 @@ def test_rerun_dataflow_logs_every_stream(session):
 
 @pytest.mark.slow
 def test_rerun_dataflow_joint_states_equal_what_the_sim_sent(session):
-    recording, sent, _ = session
+    rrd, sent, _ = session
     by_frame = dict(zip(sent["state_frames"].tolist(), sent["states"], strict=True))
     ticks = int(sent["episode_frames"].sum())
     assert sorted(by_frame) == list(range(ticks))  # the witness saw every tick
     for i, joint in enumerate(c.JOINT_NAMES):
-        frames, values = column(recording, layout.joint_path(joint, "state"), "Scalars:scalars")
+        frames, values = readback.column(rrd, layout.joint_path(joint, "state"), "Scalars:scalars")
         assert len(frames) >= 0.9 * ticks, f"{joint}: only {len(frames)}/{ticks} frames logged"
         assert values == [[pytest.approx(float(by_frame[f][i]), abs=1e-5)] for f in frames]
-    _, dropped = column(recording, layout.dropped_path(c.STATE), "Scalars:scalars")
-    state_frames, _ = column(recording, layout.joint_path("gripper", "state"), "Scalars:scalars")
+    _, dropped = readback.column(rrd, layout.dropped_path(c.STATE), "Scalars:scalars")
+    state_frames, _ = readback.column(rrd, layout.joint_path("gripper", "state"), "Scalars:scalars")
     span = state_frames[-1] - state_frames[0] + 1
     assert len(state_frames) + dropped[-1][0] == span  # every gap is counted as dropped
 
 
 @pytest.mark.slow
 def test_rerun_dataflow_images_and_ee_equal_what_the_sim_sent(session):
-    recording, sent, _ = session
+    rrd, sent, _ = session
     images = dict(zip(sent["image_frames"].tolist(), sent["images"], strict=True))
-    frames, buffers = column(recording, layout.camera_path("front"), "Image:buffer")
+    frames, buffers = readback.column(rrd, layout.camera_path("front"), "Image:buffer")
     assert len(frames) >= 10, f"only {len(frames)}/{len(images)} images logged"
     for frame, buffer in zip(frames, buffers, strict=True):
         pixels = np.asarray(buffer[0], dtype=np.uint8).reshape(H, W, 3)
         assert np.array_equal(pixels, images[frame]), f"frame {frame}"
-    _, dropped = column(recording, layout.dropped_path(c.image_topic("front")), "Scalars:scalars")
+    _, dropped = readback.column(
+        rrd, layout.dropped_path(c.image_topic("front")), "Scalars:scalars"
+    )
     assert len(frames) + dropped[-1][0] == frames[-1] - frames[0] + 1
     ee = dict(zip(sent["scene_frames"].tolist(), sent["ee"], strict=True))
-    frames, positions = column(recording, layout.SCENE_EE, "Points3D:positions")
+    frames, positions = readback.column(rrd, layout.SCENE_EE, "Points3D:positions")
     assert len(frames) >= 0.9 * len(ee)
     for frame, position in zip(frames, positions, strict=True):
         assert position[0] == pytest.approx(ee[frame].tolist(), abs=1e-6)
@@ -174,8 +165,8 @@ def test_rerun_dataflow_images_and_ee_equal_what_the_sim_sent(session):
 
 @pytest.mark.slow
 def test_rerun_dataflow_episode_boundaries_and_drop_report(session):
-    recording, sent, console = session
-    _, texts = column(recording, layout.EPISODE_EVENTS, "TextLog:text", index="log_tick")
+    rrd, sent, console = session
+    _, texts = readback.column(rrd, layout.EPISODE_EVENTS, "TextLog:text")
     lines = [text[0] for text in texts]
     assert [line.split(":")[0] for line in lines] == [
         "episode 0 start",
@@ -185,9 +176,9 @@ def test_rerun_dataflow_episode_boundaries_and_drop_report(session):
     ]
     for line, num_frames in zip(lines[1::2], sent["episode_frames"].tolist(), strict=True):
         assert f"{num_frames} frames" in line
-    _, task = column(recording, layout.EPISODE_TASK, "TextDocument:text")
+    _, task = readback.column(rrd, layout.EPISODE_TASK, "TextDocument:text")
     assert task[0][0] and task[0][0] in lines[0]
-    _, results = column(recording, layout.EPISODE_RESULT, "Scalars:scalars")
+    _, results = readback.column(rrd, layout.EPISODE_RESULT, "Scalars:scalars")
     outcomes = ["SUCCESS" in line for line in lines[1::2]]
     assert results == [[float(success)] for success in outcomes]
     assert "[dora-sim-rerun] dropped frames final:" in console
