@@ -168,16 +168,15 @@ def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     from lerobot.configs import RGBEncoderConfig
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from dora_sim import codec
     from dora_sim import contract as c
     from dora_sim_expert.planner import Expert
+    from dora_sim_expert.rollout import ExpertDriver
     from dora_sim_mujoco.simulator import SimConfig, Simulator
 
     if run.dataset.exists():
         shutil.rmtree(run.dataset)
     fps = c.DEFAULT_FPS
     sim = Simulator(SimConfig("pick-cube", fps, ("front", "wrist"), args.height, args.width))
-    expert = Expert(sim.ik, fps)
     dataset = LeRobotDataset.create(
         REPO_ID,
         fps,
@@ -192,13 +191,12 @@ def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     hold, limit = fps // 2, int(args.episode_time_s * fps)  # the sim's defaults: 0.5 s held
     while dataset.meta.total_episodes < args.episodes:
         sim.reset(seed)
+        driver = ExpertDriver(sim, Expert(fps), seed)
         held = 0
-        for frame in range(limit):
-            scene_array, scene_md = codec.encode_scene(sim.ee_pose(), sim.object_poses())
-            scene, state = codec.decode_scene(scene_array, scene_md), sim.state()
-            if frame == 0:
-                expert.start(seed, scene, state)
-            action = codec.decode_joints(codec.encode_joints(expert.act(scene, state)))
+        for _ in range(limit):
+            state = sim.state()
+            driver.command()
+            action = sim.target_contract()  # the joint target the sim applies, as recorded
             dataset.add_frame(
                 {
                     c.STATE: state.astype("float32"),
@@ -208,7 +206,6 @@ def record_in_process(run: Run, args: argparse.Namespace) -> dict[str, Any]:
                     "task": sim.task.description,
                 }
             )
-            sim.set_action(action)
             sim.step()
             held = held + 1 if sim.success() else 0
             if held >= hold:

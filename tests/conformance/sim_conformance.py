@@ -59,20 +59,21 @@ class ScriptedNode(MockNode):
     """MockNode that keeps every output with its metadata and runs :func:`hook` entries."""
 
     def __init__(self, inputs: list, sim: Any):
-        super().__init__(inputs)
+        # every dora-sim node stamps its messages with the contract version
+        super().__init__(inputs, {c.MD_CONTRACT: c.CONTRACT_VERSION})
         self.sim = sim
         self.sent: list[tuple[str, Any, dict]] = []
         self.unconsumed = len(inputs)  # script entries not taken yet
 
-    def __next__(self) -> dict:
+    def next(self, timeout: float | None = None) -> dict | None:
         event = self._take()
-        while event.get("type") == "HOOK":
+        while event is not None and event.get("type") == "HOOK":
             event["fn"](self.sim)
             event = self._take()
         return event
 
-    def _take(self) -> dict:
-        event = super().__next__()
+    def _take(self) -> dict | None:
+        event = super().next()
         self.unconsumed = max(0, self.unconsumed - 1)
         return event
 
@@ -89,6 +90,7 @@ class Recording:
     fps: int
     cameras: tuple[str, ...]
     unconsumed: int = 0  # inputs left when the node returned
+    stopped: bool = False  # the node's session ended by itself (episode count, `stop`)
 
     def of(self, output_id: str) -> list[tuple[Any, dict]]:
         return [(d, m) for i, d, m in self.sent if i == output_id]
@@ -98,13 +100,13 @@ class Recording:
 
     @property
     def per_tick_outputs(self) -> list[str]:
-        return [c.STATE, c.ACTION_APPLIED, c.SCENE, *map(c.image_topic, self.cameras)]
+        return [c.STATE, c.APPLIED_ACTION, c.EE_STATE, c.SCENE, *map(c.image_topic, self.cameras)]
 
     def states(self) -> list[np.ndarray]:
         return [codec.decode_joints(d, c.STATE) for d, _ in self.of(c.STATE)]
 
     def actions(self) -> list[np.ndarray]:
-        return [codec.decode_joints(d, c.ACTION_APPLIED) for d, _ in self.of(c.ACTION_APPLIED)]
+        return [codec.decode_joints(d, c.APPLIED_ACTION) for d, _ in self.of(c.APPLIED_ACTION)]
 
     def events(self) -> list[tuple[str, dict]]:
         return [(codec.decode_text(d, c.EPISODE), m) for d, m in self.of(c.EPISODE)]
@@ -149,8 +151,11 @@ class GlueHarness:
 
     def run(self, inputs: list, config: EpisodeConfig) -> Recording:
         node = ScriptedNode(inputs, self.sim)
-        serve(SimNode(node, self.sim, EpisodeMachine(config, self.fps)))
-        return Recording(node.sent, self.fps, self.cameras, unconsumed=node.unconsumed)
+        machine = EpisodeMachine(config, self.fps)
+        serve(SimNode(node, self.sim, machine))
+        return Recording(
+            node.sent, self.fps, self.cameras, unconsumed=node.unconsumed, stopped=machine.stopped
+        )
 
 
 def episodes(**overrides: Any) -> EpisodeConfig:
@@ -216,11 +221,16 @@ class SimConformance:
         applied = run.actions()[-1]
         assert applied[1] < 179.0 and abs(applied[0] - wild[0]) < 1e-3
 
-    def test_scene_carries_the_end_effector_and_the_task_objects(self, harness: Harness):
+    def test_scene_carries_the_task_objects_and_ee_state_the_tcp(self, harness: Harness):
         run = harness.run(tick(2), episodes())
         for data, md in run.of(c.SCENE):
-            scene = codec.decode_scene(data, md)  # finite, one 7-float pose per name
-            assert scene.objects and np.linalg.norm(scene.ee[3:]) == pytest.approx(1, abs=1e-4)
+            objects = codec.decode_scene(data, md)  # finite, one 7-float pose per name
+            assert objects and all(np.linalg.norm(p[3:]) == pytest.approx(1, abs=1e-4)
+                                   for p in objects.values())  # fmt: skip
+        for data, _ in run.of(c.EE_STATE):
+            ee = codec.decode_ee_state(data)
+            assert np.linalg.norm(ee.quat) == pytest.approx(1, abs=1e-4)
+            assert np.linalg.norm(ee.delta_quat) == pytest.approx(1, abs=1e-4)
 
     def test_images_are_flat_hwc_uint8_with_their_size(self, harness: Harness):
         run = harness.run(tick(2), episodes())
@@ -272,7 +282,7 @@ class SimConformance:
         assert run.frames() == list(range(2 * frames))
         episode_frames = [m[c.MD_EPISODE_FRAME] for _, m in run.of(c.STATE)]
         assert episode_frames == [*range(frames), *range(frames)]
-        assert run.unconsumed > 0  # the node returned by itself, before its inputs ran out
+        assert run.stopped  # the node ended the session by itself, before its inputs ran out
 
     def test_reset_phase_frames_belong_to_no_episode(self, harness: Harness):
         config = episodes(num_episodes=2, episode_time_s=0.2, reset_time_s=0.3)
@@ -292,21 +302,21 @@ class SimConformance:
         assert successes == [False, False, True] and end[c.MD_NUM_FRAMES] == 3
 
     @pytest.mark.parametrize(
-        ("command", "reason", "counted"),
+        ("command", "reason", "fresh_scene"),
         [
             (c.CONTROL_FINISH, c.END_FINISH, True),
-            (c.CONTROL_RERECORD, c.END_RERECORD, False),
-            (c.CONTROL_RESET, c.END_RESET, False),
+            (c.CONTROL_RERECORD, c.END_RERECORD, False),  # the same scene again
+            (c.CONTROL_RESET, c.END_RESET, True),  # discarded, but a new scene
         ],
     )
-    def test_controls_end_the_episode_between_frames(self, harness, command, reason, counted):
+    def test_controls_end_the_episode_between_frames(self, harness, command, reason, fresh_scene):
         config = episodes(num_episodes=2, reset_time_s=1.0, seed=3)
         run = harness.run([*tick(3), control(command), *tick(3 * harness.fps)], config)
         first_end = run.ends()[0]
         assert first_end[c.MD_END_REASON] == reason and first_end[c.MD_NUM_FRAMES] == 3
         assert not first_end[c.MD_LAST]
         second = run.starts()[1]
-        assert second[c.MD_EPISODE] == 1 and second[c.MD_SEED] == (4 if counted else 3)
+        assert second[c.MD_EPISODE] == 1 and second[c.MD_SEED] == (4 if fresh_scene else 3)
         reset_ticks = 0 if command == c.CONTROL_RESET else harness.fps
         assert second[c.MD_FRAME] == 3 + reset_ticks  # the frame where episode 1 starts
         assert {m[c.MD_EPISODE] for _, m in run.of(c.STATE) if m[c.MD_FRAME] < 3} == {0}
@@ -326,7 +336,7 @@ class SimConformance:
         def scene(seed: int) -> dict[str, np.ndarray]:
             run = harness.run(tick(1), episodes(seed=seed))
             data, md = run.of(c.SCENE)[0]
-            return codec.decode_scene(data, md).objects
+            return codec.decode_scene(data, md)
 
         first, again, other = scene(11), scene(11), scene(12)
         for name, pose in first.items():

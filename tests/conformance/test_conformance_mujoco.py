@@ -13,14 +13,12 @@ def grasp_cube(sim: Simulator) -> None:
 
     Success needs the cube lifted *and* squeezed by both fingertip pads, which no teleport gives.
     """
-    from dora_sim import codec
     from dora_sim_expert.planner import Expert
+    from dora_sim_expert.rollout import ExpertDriver
 
-    expert = Expert(sim.ik, sim.config.fps)
-    scene = codec.Scene(sim.ee_pose(), sim.object_poses())
-    expert.start(0, scene, sim.state())
+    driver = ExpertDriver(sim, Expert(sim.config.fps), episode=0)
     for _ in range(20 * sim.config.fps):
-        sim.set_action(expert.act(codec.Scene(sim.ee_pose(), sim.object_poses()), sim.state()))
+        driver.command()
         sim.step()
         if sim.success():
             return

@@ -79,6 +79,10 @@ def warm_up() -> None:
     decode_control(encode_control(c.CONTROL_FINISH))
     image, metadata = encode_image(np.zeros((2, 2, 3), np.uint8))
     decode_image(image, metadata)
+    decode_ack(encode_ack(0))
+    decode_ee_target(encode_ee_target(np.array([0.2, 0.0, 0.1, 90.0, 0.0, 50.0], np.float32)))
+    decode_ee_state(encode_ee_state(np.r_[np.zeros(3), 1, 0, 0, 0, np.zeros(3), 1, 0, 0, 0]))
+    EpisodeStart.from_metadata(EpisodeStart(0, 0, "task", 0, c.DEFAULT_FPS).to_metadata())
 
 
 # --- joint vectors ----------------------------------------------------------------------------
@@ -148,6 +152,81 @@ def decode_ee_delta(value: Any) -> np.ndarray:
     return validate_ee_delta(arr)
 
 
+# --- Cartesian target and end-effector state ----------------------------------------------------
+def validate_ee_target(values: np.ndarray, what: str = c.EE_TARGET) -> np.ndarray:
+    arr = np.asarray(values)
+    n = len(c.EE_TARGET_FIELDS)
+    if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.floating):
+        raise ContractError(f"{what}: expected float32[{n}], got {arr.dtype}{list(arr.shape)}")
+    if not np.all(np.isfinite(arr)):
+        raise ContractError(f"{what}: non-finite value(s)")
+    if np.linalg.norm(arr[:3]) > c.EE_TARGET_POSITION_BOUND:
+        raise ContractError(
+            f"{what}: position {arr[:3].round(3).tolist()} is over "
+            f"{c.EE_TARGET_POSITION_BOUND} m from the base (millimetres instead of metres?)"
+        )
+    if not -90.0 <= float(arr[3]) <= 90.0:
+        raise ContractError(f"{what}: pitch_deg={float(arr[3]):.1f} is outside -90..90")
+    lo, hi = c.GRIPPER_RANGE
+    if not lo <= float(arr[5]) <= hi:
+        raise ContractError(f"{what}: gripper={float(arr[5]):.2f} is outside {lo:.0f}..{hi:.0f}")
+    return arr.astype(np.float32, copy=False)
+
+
+def encode_ee_target(values: np.ndarray | list[float]) -> pa.Array:
+    return to_arrow(validate_ee_target(np.asarray(values, dtype=np.float32)))
+
+
+def decode_ee_target(value: Any) -> np.ndarray:
+    arr = _as_numpy(value, c.EE_TARGET)
+    if arr.dtype != np.float32:
+        raise ContractError(f"{c.EE_TARGET}: expected float32, got {arr.dtype}")
+    return validate_ee_target(arr)
+
+
+@dataclass(frozen=True)
+class EEState:
+    """The tool centre point: pose (world frame) and its change since the previous frame."""
+
+    position: np.ndarray  # xyz, m
+    quat: np.ndarray  # wxyz; x axis = approach, y axis = jaw closing direction
+    delta_position: np.ndarray
+    delta_quat: np.ndarray  # wxyz, quat = delta_quat * previous quat
+
+    def pose(self) -> np.ndarray:
+        """Position + quaternion, 7 floats (the contract's pose layout)."""
+        return np.r_[self.position, self.quat]
+
+
+def encode_ee_state(values: np.ndarray) -> pa.Array:
+    """float32[14] laid out as ``contract.EE_STATE_FIELDS``."""
+    arr = np.asarray(values, dtype=np.float32)
+    if arr.shape != (len(c.EE_STATE_FIELDS),) or not np.all(np.isfinite(arr)):
+        raise ContractError(f"{c.EE_STATE}: expected finite float32[{len(c.EE_STATE_FIELDS)}]")
+    return to_arrow(arr)
+
+
+def decode_ee_state(value: Any) -> EEState:
+    arr = _as_numpy(value, c.EE_STATE)
+    if arr.dtype != np.float32 or arr.shape != (len(c.EE_STATE_FIELDS),):
+        raise ContractError(f"{c.EE_STATE}: expected float32[{len(c.EE_STATE_FIELDS)}]")
+    if not np.all(np.isfinite(arr)):
+        raise ContractError(f"{c.EE_STATE}: non-finite value(s)")
+    return EEState(arr[0:3], arr[3:7], arr[7:10], arr[10:14])
+
+
+# --- credits ----------------------------------------------------------------------------------
+def encode_ack(frame: int) -> pa.Array:
+    return to_arrow(np.array([frame], np.int64))
+
+
+def decode_ack(value: Any) -> int:
+    arr = _as_numpy(value, c.ACK)
+    if arr.dtype != np.int64 or arr.shape != (1,) or arr[0] < 0:
+        raise ContractError(f"{c.ACK}: expected one non-negative int64 frame number")
+    return int(arr[0])
+
+
 # --- images -----------------------------------------------------------------------------------
 def image_metadata(image: np.ndarray) -> dict[str, Any]:
     height, width = image.shape[:2]
@@ -203,30 +282,23 @@ def decode_text(value: Any, what: str) -> str:
 
 
 # --- privileged scene state ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Scene:
-    """End-effector pose and object poses (position xyz + quaternion wxyz, world frame)."""
-
-    ee: np.ndarray
-    objects: dict[str, np.ndarray]
-
-
-def encode_scene(ee_pose: np.ndarray, objects: dict[str, np.ndarray]) -> tuple[pa.Array, dict]:
-    poses = [np.asarray(ee_pose, dtype=np.float32), *objects.values()]
-    flat = np.concatenate([np.asarray(p, dtype=np.float32).reshape(c.POSE_SIZE) for p in poses])
+def encode_scene(objects: dict[str, np.ndarray]) -> tuple[pa.Array, dict]:
+    """Object poses (position xyz + quaternion wxyz, world frame) -> float32[7n] + names."""
+    poses = [np.asarray(p, dtype=np.float32).reshape(c.POSE_SIZE) for p in objects.values()]
+    flat = np.concatenate(poses) if poses else np.zeros(0, np.float32)
     return to_arrow(flat), {c.MD_SCENE_NAMES: ",".join(objects)}
 
 
-def decode_scene(value: Any, metadata: dict[str, Any]) -> Scene:
+def decode_scene(value: Any, metadata: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Object name -> pose (7 floats)."""
     flat = _as_numpy(value, c.SCENE)
     names_text = str(metadata.get(c.MD_SCENE_NAMES, ""))
     names = [n for n in names_text.split(",") if n]
-    if flat.dtype != np.float32 or flat.size != c.POSE_SIZE * (1 + len(names)):
+    if flat.dtype != np.float32 or flat.size != c.POSE_SIZE * len(names):
         raise ContractError(f"{c.SCENE}: {flat.size} floats do not match objects {names}")
     if not np.all(np.isfinite(flat)):
         raise ContractError(f"{c.SCENE}: non-finite pose")
-    poses = flat.reshape(-1, c.POSE_SIZE)
-    return Scene(ee=poses[0], objects=dict(zip(names, poses[1:], strict=True)))
+    return dict(zip(names, flat.reshape(-1, c.POSE_SIZE), strict=True))
 
 
 # --- frame counters -----------------------------------------------------------------------------
@@ -263,6 +335,161 @@ class FrameStamp:
             raise ContractError(f"metadata lacks the frame counters: {err}") from err
 
 
+# --- commands: what a joint / Cartesian command is meant for -------------------------------------
+@dataclass(frozen=True)
+class CommandStamp:
+    """Optional timing of an ACTION or EE_TARGET command (absent fields: "apply when it comes").
+
+    ``for_frame``: the sim frame the command is meant for; ``planned_from``: the frame whose
+    observation it was computed from (a planner's or policy's input).
+    """
+
+    for_frame: int | None = None
+    planned_from: int | None = None
+
+    def to_metadata(self) -> dict[str, Any]:
+        md: dict[str, Any] = {}
+        if self.for_frame is not None:
+            md[c.MD_FOR_FRAME] = self.for_frame
+        if self.planned_from is not None:
+            md[c.MD_PLANNED_FROM] = self.planned_from
+        return md
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> CommandStamp:
+        try:
+            for_frame, planned = metadata.get(c.MD_FOR_FRAME), metadata.get(c.MD_PLANNED_FROM)
+            return cls(
+                None if for_frame is None else int(for_frame),
+                None if planned is None else int(planned),
+            )
+        except (TypeError, ValueError) as err:
+            raise ContractError(f"command metadata: {err}") from err
+
+
+# --- episode events -----------------------------------------------------------------------------
+def _flag(value: Any, key: str) -> bool:
+    """A boolean metadata field: a bool, or its text as dora may deliver it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ContractError(f"episode event: {key}={value!r} is not a boolean")
+
+
+@dataclass(frozen=True)
+class EpisodeStart:
+    """EPISODE ``start``: the sim begins episode ``episode_index`` at ``frame``."""
+
+    frame: int
+    episode_index: int
+    task: str
+    seed: int
+    fps: int
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            c.MD_FRAME: self.frame,
+            c.MD_EPISODE: self.episode_index,
+            c.MD_TASK: self.task,
+            c.MD_SEED: self.seed,
+            c.MD_FPS: self.fps,
+        }
+
+    @classmethod
+    def from_metadata(cls, md: dict[str, Any]) -> EpisodeStart:
+        try:
+            event = cls(
+                frame=int(md[c.MD_FRAME]),
+                episode_index=int(md[c.MD_EPISODE]),
+                task=str(md[c.MD_TASK]),
+                seed=int(md[c.MD_SEED]),
+                fps=int(md[c.MD_FPS]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ContractError(f"episode start event: bad or missing field {err}") from err
+        if event.fps <= 0 or event.episode_index < 0:
+            raise ContractError(
+                f"episode start event: fps {event.fps}, index {event.episode_index}"
+            )
+        return event
+
+
+@dataclass(frozen=True)
+class EpisodeEnd:
+    """EPISODE ``end``: episode ``episode_index`` ended after ``num_frames`` frames."""
+
+    frame: int  # the sim frame counter when it ended (its next frame belongs to no episode)
+    episode_index: int
+    task: str
+    seed: int
+    fps: int
+    success: bool
+    reason: str  # one of contract.END_*
+    num_frames: int
+    sim_time: float
+    wall_time: float
+    last: bool  # the session ends after this episode
+
+    @property
+    def discarded(self) -> bool:
+        return self.reason in c.DISCARDED_REASONS
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            c.MD_FRAME: self.frame,
+            c.MD_EPISODE: self.episode_index,
+            c.MD_TASK: self.task,
+            c.MD_SEED: self.seed,
+            c.MD_FPS: self.fps,
+            c.MD_SUCCESS: self.success,
+            c.MD_END_REASON: self.reason,
+            c.MD_NUM_FRAMES: self.num_frames,
+            c.MD_SIM_TIME: self.sim_time,
+            c.MD_WALL_TIME: self.wall_time,
+            c.MD_LAST: self.last,
+        }
+
+    @classmethod
+    def from_metadata(cls, md: dict[str, Any]) -> EpisodeEnd:
+        try:
+            event = cls(
+                frame=int(md[c.MD_FRAME]),
+                episode_index=int(md[c.MD_EPISODE]),
+                task=str(md[c.MD_TASK]),
+                seed=int(md[c.MD_SEED]),
+                fps=int(md[c.MD_FPS]),
+                success=_flag(md[c.MD_SUCCESS], c.MD_SUCCESS),
+                reason=str(md[c.MD_END_REASON]),
+                num_frames=int(md[c.MD_NUM_FRAMES]),
+                sim_time=float(md[c.MD_SIM_TIME]),
+                wall_time=float(md[c.MD_WALL_TIME]),
+                last=_flag(md[c.MD_LAST], c.MD_LAST),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ContractError(f"episode end event: bad or missing field {err}") from err
+        if event.reason not in c.END_REASONS or event.num_frames < 0:
+            raise ContractError(
+                f"episode end event: reason {event.reason!r}, {event.num_frames} frames"
+            )
+        return event
+
+
+def encode_episode(event: EpisodeStart | EpisodeEnd) -> tuple[pa.Array, dict[str, Any]]:
+    kind = c.EPISODE_START if isinstance(event, EpisodeStart) else c.EPISODE_END
+    return _text_array(kind), event.to_metadata()
+
+
+def decode_episode(value: Any, metadata: dict[str, Any]) -> EpisodeStart | EpisodeEnd:
+    """An EPISODE message -> its typed event (ContractError when malformed)."""
+    kind = _single_text(value, c.EPISODE)
+    if kind == c.EPISODE_START:
+        return EpisodeStart.from_metadata(metadata)
+    if kind == c.EPISODE_END:
+        return EpisodeEnd.from_metadata(metadata)
+    raise ContractError(f"episode event {kind!r}: unknown kind (expected start or end)")
+
+
 @dataclass
 class SimStatus:
     """Fields of the STATUS message (JSON): progress and health of the simulator loop."""
@@ -278,6 +505,8 @@ class SimStatus:
     rejected_messages: int
     clipped_actions: int
     ik_failures: int
+    held_ticks: int = 0  # ticks the sim waited for a lossless consumer (credits), sim time paused
+    held_s: float = 0.0  # wall time spent holding
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -1,18 +1,23 @@
-"""The dora-sim message contract, v1: the one written source of truth every node imports.
+"""The dora-sim message contract, v2: the one written source of truth every node imports.
 
 Everything a node needs to agree with its peers lives here: topic ids, joint names and order,
 units and ranges, metadata keys, control commands and episode-event fields. The codecs in
 :mod:`dora_sim.codec` enforce it; ``docs/architecture.md`` explains it in prose.
 
-Joint-space units ("so101" units) are LeRobot 0.4.4's SO-101 follower with ``use_degrees=True``:
-the five arm joints in degrees (0 = calibrated mid-range), the gripper in 0-100 (0 = closed).
+Joint-space units ("so101" units) are LeRobot's SO-101 follower with ``use_degrees=True``: the
+five arm joints in degrees (0 = calibrated mid-range), the gripper in 0-100 (0 = closed).
+
+v2 (second wave): the applied action has its own name (``applied_action``), actions carry
+``for_frame`` / ``planned_from``, episode events are typed (:mod:`dora_sim.codec`), every message
+carries ``contract`` (refused when it differs), lossless consumers send ``ack`` credits, the sim
+resolves Cartesian ``ee_target`` messages with its own IK and publishes ``ee_state``.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-CONTRACT_VERSION: Final = "1"
+CONTRACT_VERSION: Final = "2"
 ROBOT_TYPE: Final = "so101_follower"
 DEFAULT_FPS: Final = 30
 
@@ -38,14 +43,17 @@ ARM_DEG_BOUND: Final = 180.0
 GRIPPER_RANGE: Final = (0.0, 100.0)
 
 # --- topics (dora input/output ids) -----------------------------------------------------------
-TICK: Final = "tick"  # dora/timer/millis/<period>: the only clock
-ACTION: Final = "action"  # float32[6] joint targets, so101 units (leader, expert, policy)
+TICK: Final = "tick"  # dora/timer/hz/<fps>: the clock (a pace-maker while a credit holds it)
+ACTION: Final = "action"  # float32[6] joint target command, so101 units (leader, expert, policy)
+EE_TARGET: Final = "ee_target"  # float32[6] Cartesian target command, see EE_TARGET_FIELDS
 EE_DELTA: Final = "ee_delta"  # float32[6] Cartesian jog, see EE_DELTA_FIELDS
 CONTROL: Final = "control"  # utf8[1], one of CONTROL_COMMANDS
+ACK: Final = "ack"  # int64[1]: the newest frame a lossless consumer has taken (credits, below)
 # Per-tick outputs of a simulator, all sharing the same counters in metadata:
 STATE: Final = "observation.state"  # float32[6] measured joints, so101 units
-ACTION_APPLIED: Final = "action"  # float32[6] the target the sim applied this tick (IK-resolved)
-SCENE: Final = "scene"  # float32[k] privileged object/end-effector poses, see SCENE_* keys
+APPLIED_ACTION: Final = "applied_action"  # float32[6] the joint target applied this tick
+EE_STATE: Final = "ee_state"  # float32[14] end-effector pose and its change, see EE_STATE_FIELDS
+SCENE: Final = "scene"  # float32[7n] privileged object poses, names in MD_SCENE_NAMES
 IMAGE_PREFIX: Final = "observation.images."  # + camera name: uint8 HWC image
 EPISODE: Final = "episode"  # utf8[1] EPISODE_START or EPISODE_END, details in metadata
 STATUS: Final = "status"  # utf8[1] JSON of SimStatus fields, about once a second
@@ -58,6 +66,28 @@ def image_topic(camera: str) -> str:
     """Output id of a camera stream, e.g. ``observation.images.front``."""
     return f"{IMAGE_PREFIX}{camera}"
 
+
+# --- Cartesian target and end-effector state ----------------------------------------------------
+# The end-effector point is the tool centre point (TCP): midway between the open jaw pads, where
+# a grasped object sits. Every simulator defines it on its own model, so a Cartesian command or a
+# planner means the same point whatever the engine. World frame: x forward from the arm's base,
+# z up, metres.
+EE_TARGET_FIELDS: Final = (
+    "x_m",  # TCP position, world frame
+    "y_m",
+    "z_m",
+    "pitch_deg",  # approach axis (base -> fingertips) below horizontal: 90 = straight down
+    "jaw_yaw_deg",  # world direction of the jaw closing axis, mod 180
+    "gripper",  # 0-100
+)
+EE_TARGET_POSITION_BOUND: Final = 1.0  # m from the base; anything farther is malformed
+TCP_GRIPPER: Final = 40.0  # the gripper opening (0-100) at which the pads' midpoint is taken
+EE_STATE_FIELDS: Final = (
+    "x_m", "y_m", "z_m",  # TCP position
+    "qw", "qx", "qy", "qz",  # TCP orientation (x: approach axis, y: jaw closing axis)
+    "dx_m", "dy_m", "dz_m",  # position change since the previous frame
+    "dqw", "dqx", "dqy", "dqz",  # rotation since the previous frame (q_now = dq * q_prev)
+)  # fmt: skip
 
 # --- Cartesian jog ----------------------------------------------------------------------------
 # A velocity, not a displacement, so sender and sim rates need not match: the sim integrates it
@@ -95,6 +125,9 @@ END_FINISH: Final = "finish"
 END_RERECORD: Final = "rerecord"
 END_STOP: Final = "stop"
 END_RESET: Final = "reset"
+END_REASONS: Final = frozenset(
+    {END_SUCCESS, END_TIME_LIMIT, END_FINISH, END_RERECORD, END_STOP, END_RESET}
+)
 # Episodes that ended for these reasons are discarded by consumers and not counted.
 DISCARDED_REASONS: Final = frozenset({END_RERECORD, END_RESET})
 
@@ -102,7 +135,23 @@ DISCARDED_REASONS: Final = frozenset({END_RERECORD, END_RESET})
 PHASE_EPISODE: Final = "episode"
 PHASE_RESET: Final = "reset"
 
+# --- credits: lossless delivery without dora backpressure ---------------------------------------
+# A lossless consumer (recorder, eval scorer, lockstep policy) sends ACK with the newest frame it
+# has taken. The simulator reads every input named ACK or ``ack.<consumer>`` and holds its tick
+# (sim time pauses, reported on STATUS) while any of them is more than CREDIT_WINDOW frames
+# behind. At most CREDIT_WINDOW + 1 frames are then in flight to a consumer, so an input queue of
+# CREDIT_QUEUE_SIZE never overflows and every edge can use dora's zero-copy default path.
+CREDIT_WINDOW: Final = 8
+CREDIT_QUEUE_SIZE: Final = 2 * (CREDIT_WINDOW + 2)
+
+
+def is_ack_input(input_id: str) -> bool:
+    """Credit inputs of a sim: ``ack`` or ``ack.<consumer>``."""
+    return input_id == ACK or input_id.startswith(ACK + ".")
+
+
 # --- metadata keys (flat: dora stringifies nested dicts) ---------------------------------------
+MD_CONTRACT: Final = "contract"  # CONTRACT_VERSION of the sender, on every message
 MD_FRAME: Final = "frame"  # int, ticks since the sim started; +1 every tick, never repeats
 MD_EPISODE: Final = "episode_index"  # int, session attempt counter (rerecords get a new one)
 MD_EPISODE_FRAME: Final = "episode_frame"  # int, frame index within the episode (0-based)
@@ -124,13 +173,17 @@ MD_ENCODING: Final = "encoding"
 IMAGE_ENCODING: Final = "rgb8"
 MD_SCENE_NAMES: Final = "names"  # comma-separated object names of a SCENE message
 
-# A SCENE message is the end-effector pose followed by one pose per object (MD_SCENE_NAMES):
-# each pose is position xyz (m, world frame) + quaternion wxyz, i.e. 7 floats.
+# A SCENE message is one pose per object (MD_SCENE_NAMES): position xyz (m, world frame) +
+# quaternion wxyz, i.e. 7 floats each. The end effector is on EE_STATE.
 POSE_SIZE: Final = 7
+
+# On ACTION / EE_TARGET commands (both optional; absent = "as soon as possible"):
+MD_FOR_FRAME: Final = "for_frame"  # int, the sim frame this command is meant for
+MD_PLANNED_FROM: Final = "planned_from"  # int, the frame whose observation it was computed from
 
 # --- teleop devices ---------------------------------------------------------------------------
 # On a device's ACTION: time.time_ns() when the reading behind it began (servo-to-sim latency).
 MD_READ_AT: Final = "read_at_ns"
-# On the sim's per-tick `action` output: the MD_READ_AT of the action message being applied
+# On the sim's per-tick APPLIED_ACTION: the MD_READ_AT of the command being applied
 # (device reading -> physics latency, measured exactly).
 MD_ACTION_READ_AT: Final = "action_read_at_ns"

@@ -48,7 +48,7 @@ class EpisodeConfig:
 
 
 @dataclass(frozen=True)
-class EpisodeEnd:
+class EpisodeOutcome:
     episode_index: int
     reason: str
     success: bool
@@ -68,18 +68,20 @@ class EpisodeMachine:
     _pending: list[str] = field(default_factory=list)
     _reset_left: int = 0
     _success_ticks: int = 0
+    _scenes: int = 0  # scenes consumed: counted episodes and `reset`s (never `rerecord`)
 
     @property
     def seed(self) -> int:
-        """Seed of the current scene: a rerecorded episode replays the same scene."""
-        return self.config.seed + self.completed
+        """Seed of the current scene: ``SEED + k`` for the k-th scene. A rerecorded episode
+        replays its scene; ``reset`` moves on to a fresh one (the next seed)."""
+        return self.config.seed + self._scenes
 
     def command(self, command: str) -> None:
         if command not in c.CONTROL_COMMANDS:
             raise ValueError(f"unknown control command {command!r}")
         self._pending.append(command)
 
-    def begin_tick(self) -> tuple[bool, EpisodeEnd | None]:
+    def begin_tick(self) -> tuple[bool, EpisodeOutcome | None]:
         """Apply queued commands. Returns (start a new episode now?, episode ended by a command)."""
         ended = None
         while self._pending and not self.stopped:
@@ -104,7 +106,7 @@ class EpisodeMachine:
         self._success_ticks = 0
         return True, ended
 
-    def end_tick(self, success: bool) -> EpisodeEnd | None:
+    def end_tick(self, success: bool) -> EpisodeOutcome | None:
         """Count the frame just emitted; end the episode on time limit or held success."""
         if self.phase != c.PHASE_EPISODE:
             return None
@@ -117,12 +119,14 @@ class EpisodeMachine:
             return self._end(c.END_TIME_LIMIT)
         return None
 
-    def _end(self, reason: str) -> EpisodeEnd:
+    def _end(self, reason: str) -> EpisodeOutcome:
         success = self._success_ticks > 0
         if reason not in c.DISCARDED_REASONS:
             self.completed += 1
+        if reason != c.END_RERECORD:
+            self._scenes += 1
         limit = self.config.num_episodes
         self.stopped = self.stopped or reason == c.END_STOP or (0 < limit <= self.completed)
         self.phase = c.PHASE_RESET
         self._reset_left = self.config.ticks(self.config.reset_time_s, self.fps)
-        return EpisodeEnd(self.episode_index, reason, success, self.episode_frame, self.stopped)
+        return EpisodeOutcome(self.episode_index, reason, success, self.episode_frame, self.stopped)

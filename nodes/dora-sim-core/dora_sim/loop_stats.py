@@ -1,7 +1,8 @@
 """Wall-clock health of a simulator tick loop: achieved rate, late ticks, lag behind real time.
 
 Sim time never skips or repeats; when the wall clock runs ahead (a slow tick, dropped timer
-events), that is counted here and reported in the ``status`` output instead.
+events), that is counted here and reported in the ``status`` output instead. Time the sim spent
+holding for a lossless consumer (credits) is counted apart: neither late ticks nor lag.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class LoopStats:
         self.rejected_messages = 0
         self.clipped_actions = 0
         self.ik_failures = 0
+        self.held_ticks = 0
+        self.held_s = 0.0
 
     def tick(self, now: float) -> None:
         if self.ticks:
@@ -32,6 +35,13 @@ class LoopStats:
             self.first = now
         self.ticks.append(now)
         self.count += 1
+
+    def resume(self, now: float) -> None:
+        """The sim held from the last tick until ``now``: restart the rate and lag baselines."""
+        if self.ticks and self.first is not None:
+            paused = max(0.0, now - self.ticks[-1] - self.period)
+            self.first += paused
+            self.ticks = deque((t + paused for t in self.ticks), maxlen=self.ticks.maxlen)
 
     def done(self, busy_s: float) -> None:
         """Record how long the tick just handled kept the loop busy."""
@@ -63,4 +73,6 @@ class LoopStats:
             rejected_messages=self.rejected_messages,
             clipped_actions=self.clipped_actions,
             ik_failures=self.ik_failures,
+            held_ticks=self.held_ticks,
+            held_s=round(self.held_s, 3),
         )

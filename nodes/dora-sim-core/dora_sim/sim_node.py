@@ -2,8 +2,8 @@
 
 A simulator node (MuJoCo, Isaac Lab, …) implements :class:`Simulator` and hands it to
 :class:`SimNode` with an :class:`~dora_sim.episode.EpisodeMachine`; :func:`serve` runs the event
-loop. The glue, not the simulator, owns the contract: counters, episode events, status and
-bad-input handling are therefore identical whatever the physics engine.
+loop. The glue, not the simulator, owns the contract: counters, episode events, credits, status
+and bad-input handling are therefore identical whatever the physics engine.
 
 Imports only numpy and pyarrow (through :mod:`dora_sim.codec`); the dora node is injected, so
 ``dora.testing.MockNode`` drives it in tests.
@@ -19,10 +19,16 @@ import numpy as np
 
 from dora_sim import codec
 from dora_sim import contract as c
-from dora_sim.episode import EpisodeEnd, EpisodeMachine
+from dora_sim.episode import EpisodeMachine, EpisodeOutcome
+from dora_sim.flow import CreditGate
+from dora_sim.link import CLOSED, INPUT, ContractVersionError, NodeLink
 from dora_sim.loop_stats import LoopStats
+from dora_sim.poses import quat_conjugate, quat_multiply
 
 log = logging.getLogger("dora-sim")
+
+HOLD_REPORT_S = 2.0  # a hold longer than this is printed (and again every HOLD_REPEAT_S)
+HOLD_REPEAT_S = 5.0
 
 
 class SimSettings(Protocol):
@@ -43,7 +49,8 @@ class Simulator(Protocol):
     """One simulated SO-101 scene, stepped exactly ``1/config.fps`` s per :meth:`step`.
 
     Joint vectors are in contract ("so101") units; conversion to the engine's radians happens
-    inside the simulator, at its own boundary.
+    inside the simulator, at its own boundary. The end effector is the contract's tool centre
+    point (TCP, midway between the open jaw pads; see ``contract.EE_TARGET_FIELDS``).
     """
 
     config: SimSettings
@@ -54,6 +61,10 @@ class Simulator(Protocol):
 
     def set_action(self, action: np.ndarray) -> bool:
         """Hold a joint target; returns True if it had to be clipped to the joint limits."""
+
+    def set_ee_target(self, target: np.ndarray) -> bool:
+        """Hold the joint target that puts the TCP at ``target`` (``EE_TARGET_FIELDS``), solved
+        with the simulator's own IK; False (previous target kept) when it cannot."""
 
     def jog(self, delta: np.ndarray) -> bool:
         """Integrate one tick of a Cartesian jog (``ee_delta``); False when IK failed."""
@@ -71,7 +82,7 @@ class Simulator(Protocol):
         """HxWx3 uint8 image of the current state (into ``out`` when given)."""
 
     def ee_pose(self) -> np.ndarray:
-        """End-effector position xyz + quaternion wxyz (7 floats)."""
+        """TCP position xyz + quaternion wxyz (7 floats); x axis = approach, y = jaw axis."""
 
     def object_poses(self) -> dict[str, np.ndarray]:
         """Pose (7 floats) of each task object, by name."""
@@ -98,19 +109,27 @@ class SimNode:
         machine: EpisodeMachine,
         viewer: FrameHook | None = None,
     ):
-        self.node = node
+        self.link = NodeLink(node)
         self.sim = sim
         self.machine = machine
         self.viewer = viewer
         self.frame = 0
         self.reset_frame = 0
         self.stats = LoopStats(sim.config.fps)
+        self.gate = CreditGate()
+        for input_id in self.link.node_config().get("inputs") or {}:
+            if c.is_ack_input(input_id):
+                self.gate.expect(input_id)
         self.jog: np.ndarray | None = None
-        self.action_read_at: int | None = None  # MD_READ_AT of the action being applied
+        self.action_read_at: int | None = None  # MD_READ_AT of the command being applied
         self.frames: dict[str, np.ndarray] = {}  # one reusable render target per camera
+        self.previous_ee: np.ndarray | None = None  # TCP pose of the previous frame
         self.jog_received = 0.0
         self.episode_wall_start = 0.0
         self.episode_seed = machine.seed
+        self.hold_started: float | None = None
+        self.hold_reported = 0.0
+        self.last_status = 0.0
         self.warned_inputs: set[str] = set()
 
     # --- inputs --------------------------------------------------------------------------------
@@ -123,29 +142,71 @@ class SimNode:
                 self.action_read_at = metadata.get(c.MD_READ_AT)
                 self.jog = None
                 self.stats.clipped_actions += int(clipped)
+            elif input_id == c.EE_TARGET:
+                self.stats.ik_failures += int(
+                    not self.sim.set_ee_target(codec.decode_ee_target(value))
+                )
+                self.action_read_at = metadata.get(c.MD_READ_AT)
+                self.jog = None
             elif input_id == c.EE_DELTA:
                 self.jog = codec.decode_ee_delta(value).copy()
                 self.jog_received = time.monotonic()
             elif c.is_control_input(input_id):
                 self.machine.command(codec.decode_control(value))
+            elif c.is_ack_input(input_id):
+                self.gate.ack(input_id, codec.decode_ack(value))
             elif input_id not in self.warned_inputs:
                 self.warned_inputs.add(input_id)
-                log.warning("ignoring unknown input %r (known: tick, action, ee_delta, control)",
-                            input_id)  # fmt: skip
+                log.warning("ignoring unknown input %r (known: tick, action, ee_target, "
+                            "ee_delta, control, ack)", input_id)  # fmt: skip
         except codec.ContractError as err:
             self.stats.rejected_messages += 1
             if self.stats.rejected_messages <= 5 or self.stats.rejected_messages % 100 == 0:
-                log.error("rejected %s message #%d: %s (holding the last good action)",
+                log.error("rejected %s message #%d: %s (holding the last good command)",
                           input_id, self.stats.rejected_messages, err)  # fmt: skip
+
+    def on_closed(self, input_id: str) -> None:
+        if c.is_ack_input(input_id):
+            self.gate.closed(input_id)  # a consumer that finished no longer holds the sim
 
     # --- the tick --------------------------------------------------------------------------------
     def on_tick(self) -> None:
         started = time.monotonic()
+        behind = self.gate.behind(self.frame)
+        if behind:
+            self.hold(behind, started)
+            return
+        self.release_hold(started)
         self.stats.tick(started)
         try:
             self.tick()
         finally:
             self.stats.done(time.monotonic() - started)
+
+    def hold(self, behind: dict[str, int], now: float) -> None:
+        """Sim time pauses while a lossless consumer catches up; said, never hidden."""
+        self.stats.held_ticks += 1
+        if self.hold_started is None:
+            self.hold_started = self.hold_reported = now
+        elif now - self.hold_reported >= (HOLD_REPORT_S if self.hold_reported == self.hold_started
+                                          else HOLD_REPEAT_S):  # fmt: skip
+            self.hold_reported = now
+            who = ", ".join(f"{k} ({v} frames behind)" for k, v in sorted(behind.items()))
+            print(f"[dora-sim] holding frame {self.frame} for {now - self.hold_started:.1f} s: "
+                  f"waiting for {who}", flush=True)  # fmt: skip
+        if now - self.last_status >= 1.0:
+            self.emit_status()
+
+    def release_hold(self, now: float) -> None:
+        if self.hold_started is None:
+            return
+        held = now - self.hold_started
+        self.stats.held_s += held
+        self.stats.resume(now)  # the paused wall time is neither late ticks nor lag
+        if held >= HOLD_REPORT_S:
+            print(f"[dora-sim] resumed at frame {self.frame} after holding {held:.1f} s",
+                  flush=True)  # fmt: skip
+        self.hold_started = None
 
     def tick(self) -> None:
         start, ended = self.machine.begin_tick()
@@ -158,6 +219,7 @@ class SimNode:
             self.sim.reset(self.episode_seed)
             self.reset_frame = 0
             self.jog = None
+            self.previous_ee = None
             self.emit_episode_start()
         if self.jog is not None:
             if time.monotonic() - self.jog_received <= c.EE_DELTA_HOLD_S:
@@ -197,17 +259,24 @@ class SimNode:
         md[c.MD_SENT_AT] = time.time_ns()
         md[c.MD_SUCCESS] = success
         md[c.MD_REWARD] = 1.0 if success else 0.0
-        self.node.send_output(c.STATE, codec.encode_joints(self.sim.state()), md)
+        self.link.send(c.STATE, codec.encode_joints(self.sim.state()), md)
         action_md = md if self.action_read_at is None else {
             **md, c.MD_ACTION_READ_AT: self.action_read_at
         }  # fmt: skip
-        self.node.send_output(
-            c.ACTION_APPLIED, codec.encode_joints(self.sim.target_contract()), action_md
-        )
+        self.link.send(c.APPLIED_ACTION, codec.encode_joints(self.sim.target_contract()), action_md)
+        self.link.send(c.EE_STATE, codec.encode_ee_state(self.ee_state()), md)
         for camera in self.sim.config.cameras:
             self.send_image(camera, md)
-        scene, scene_md = codec.encode_scene(self.sim.ee_pose(), self.sim.object_poses())
-        self.node.send_output(c.SCENE, scene, {**md, **scene_md})
+        scene, scene_md = codec.encode_scene(self.sim.object_poses())
+        self.link.send(c.SCENE, scene, {**md, **scene_md})
+
+    def ee_state(self) -> np.ndarray:
+        """TCP pose and its change since the previous frame (zero at an episode's start)."""
+        pose = np.asarray(self.sim.ee_pose(), dtype=np.float64)
+        previous = pose if self.previous_ee is None else self.previous_ee
+        self.previous_ee = pose
+        delta_q = quat_multiply(pose[3:], quat_conjugate(previous[3:]))
+        return np.r_[pose, pose[:3] - previous[:3], delta_q]
 
     def send_image(self, camera: str, md: dict[str, Any]) -> None:
         """Render, then copy once into a dora shared-memory sample that readers map zero-copy.
@@ -221,57 +290,57 @@ class SimNode:
         image_md = {**md, c.MD_HEIGHT: cfg.height, c.MD_WIDTH: cfg.width,
                     c.MD_ENCODING: c.IMAGE_ENCODING, c.MD_SENT_AT: time.time_ns()}  # fmt: skip
         topic = c.image_topic(camera)
-        try:
-            sample = self.node.send_output_raw(topic, frame.nbytes, image_md)
-        except NotImplementedError:  # dora.testing.MockNode has no shared memory
-            self.node.send_output(topic, codec.encode_image(frame.copy())[0], image_md)
-            return
-        with sample as buffer:
+        with self.link.send_raw(topic, frame.nbytes, image_md) as buffer:
+            if buffer is None:  # no shared memory (dora.testing.MockNode)
+                self.link.send(topic, codec.encode_image(frame.copy())[0], image_md)
+                return
             view = np.frombuffer(buffer, np.uint8)
             view[:] = frame.reshape(-1)
             del view  # the buffer must have no consumers left when the sample is sent
 
-    def episode_metadata(self) -> dict[str, Any]:
-        return {
-            c.MD_FRAME: self.frame,
-            c.MD_EPISODE: self.machine.episode_index,
-            c.MD_TASK: self.sim.task.description,
-            c.MD_SEED: self.episode_seed,
-            c.MD_FPS: self.sim.config.fps,
-        }
-
     def emit_episode_start(self) -> None:
         self.episode_wall_start = time.monotonic()
-        md = self.episode_metadata()
-        self.node.send_output(c.EPISODE, codec.encode_text(c.EPISODE_START), md)
-        log.info("episode %d started: %s (seed %d)", md[c.MD_EPISODE], md[c.MD_TASK],
-                 md[c.MD_SEED])  # fmt: skip
+        event = codec.EpisodeStart(
+            frame=self.frame,
+            episode_index=self.machine.episode_index,
+            task=self.sim.task.description,
+            seed=self.episode_seed,
+            fps=self.sim.config.fps,
+        )
+        self.link.send(c.EPISODE, *codec.encode_episode(event))
+        log.info("episode %d started: %s (seed %d)", event.episode_index, event.task, event.seed)
 
-    def emit_episode_end(self, end: EpisodeEnd) -> None:
+    def emit_episode_end(self, outcome: EpisodeOutcome) -> None:
         wall = time.monotonic() - self.episode_wall_start
-        sim_time = end.num_frames / self.sim.config.fps
-        md = self.episode_metadata()
-        md.update({
-            c.MD_EPISODE: end.episode_index,
-            c.MD_SUCCESS: end.success, c.MD_END_REASON: end.reason,
-            c.MD_NUM_FRAMES: end.num_frames, c.MD_SIM_TIME: sim_time, c.MD_WALL_TIME: wall,
-            c.MD_LAST: end.last,
-        })  # fmt: skip
-        self.node.send_output(c.EPISODE, codec.encode_text(c.EPISODE_END), md)
+        fps = self.sim.config.fps
+        event = codec.EpisodeEnd(
+            frame=self.frame,
+            episode_index=outcome.episode_index,
+            task=self.sim.task.description,
+            seed=self.episode_seed,
+            fps=fps,
+            success=outcome.success,
+            reason=outcome.reason,
+            num_frames=outcome.num_frames,
+            sim_time=outcome.num_frames / fps,
+            wall_time=wall,
+            last=outcome.last,
+        )
+        self.link.send(c.EPISODE, *codec.encode_episode(event))
         goal = self.machine.config.num_episodes or "∞"
-        verdict = "SUCCESS" if end.success else "failure"
+        verdict = "SUCCESS" if event.success else "failure"
+        speed = event.sim_time / wall if wall > 0 else 0.0
         print(
             f"[dora-sim] episode {self.machine.completed}/{goal} {self.sim.config.task}: {verdict}"
-            f" ({end.reason}), {end.num_frames} frames, sim {sim_time:.2f} s / wall {wall:.2f} s"
-            f" ({sim_time / wall if wall > 0 else 0:.2f}x real time)",
+            f" ({event.reason}), {event.num_frames} frames, sim {event.sim_time:.2f} s / wall "
+            f"{wall:.2f} s ({speed:.2f}x real time)",
             flush=True,
         )
 
     def emit_status(self) -> None:
+        self.last_status = time.monotonic()
         status = self.stats.status(self.frame, self.machine.episode_index, self.machine.phase)
-        self.node.send_output(
-            c.STATUS, codec.encode_text(status.to_json()), {c.MD_FRAME: self.frame}
-        )
+        self.link.send(c.STATUS, codec.encode_text(status.to_json()), {c.MD_FRAME: self.frame})
 
 
 # A node that exits right after sending can lose its last messages (seen: the final episode end),
@@ -279,24 +348,29 @@ class SimNode:
 LINGER_S = 1.0
 
 
-def linger(node: Any, seconds: float = LINGER_S) -> None:
+def linger(link: NodeLink, seconds: float = LINGER_S) -> None:
     """Stay alive (ignoring inputs) until ``seconds`` pass or dora says STOP."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        event = node.next(timeout=left)
-        if event is None or event["type"] == "STOP":
+        if link.next(timeout=left).ends:
             return
 
 
-def serve(sim_node: SimNode) -> None:
-    """The event loop: returns when the session is over (episode count, ``stop``) or on STOP."""
-    for event in sim_node.node:
-        if event["type"] == "INPUT":
-            sim_node.on_input(event["id"], event["value"], event["metadata"])
-            if sim_node.machine.stopped:
-                linger(sim_node.node)
-                return
-        elif event["type"] == "STOP":
-            return
-        elif event["type"] == "ERROR":
-            log.warning("dora error event: %s", event.get("error"))
+def serve(sim_node: SimNode) -> int:
+    """The event loop: returns when the session is over (episode count, ``stop``) or on STOP.
+
+    Returns the node's exit status: 2 when a peer speaks another contract version.
+    """
+    try:
+        for event in sim_node.link.events():
+            if event.kind == INPUT:
+                sim_node.on_input(event.id, event.value, event.metadata)
+                if sim_node.machine.stopped:
+                    linger(sim_node.link)
+                    return 0
+            elif event.kind == CLOSED:
+                sim_node.on_closed(event.id)
+    except ContractVersionError as err:
+        log.error("%s", err)
+        return 2
+    return 0

@@ -129,16 +129,14 @@ def test_ee_delta_rejects_runaway_speed():
 
 
 def test_scene_round_trip():
-    ee = np.arange(7, dtype=np.float32)
     objects = {"cube": np.ones(7, np.float32), "bin": np.full(7, 2, np.float32)}
-    scene = codec.decode_scene(*codec.encode_scene(ee, objects))
-    np.testing.assert_array_equal(scene.ee, ee)
-    assert list(scene.objects) == ["cube", "bin"]
-    np.testing.assert_array_equal(scene.objects["bin"], objects["bin"])
+    scene = codec.decode_scene(*codec.encode_scene(objects))
+    assert list(scene) == ["cube", "bin"]
+    np.testing.assert_array_equal(scene["bin"], objects["bin"])
 
 
 def test_scene_rejects_name_count_mismatch():
-    array, _ = codec.encode_scene(np.zeros(7), {"cube": np.zeros(7)})
+    array, _ = codec.encode_scene({"cube": np.zeros(7)})
     with pytest.raises(codec.ContractError):
         codec.decode_scene(array, {c.MD_SCENE_NAMES: "cube,bin"})
 
@@ -177,7 +175,7 @@ def test_codecs_import_nothing_heavy():
         "import sys, numpy as np\n"
         "from dora_sim import codec\n"
         "codec.warm_up()\n"
-        "codec.decode_scene(*codec.encode_scene(np.zeros(7), {'a': np.zeros(7)}))\n"
+        "codec.decode_scene(*codec.encode_scene({'a': np.zeros(7)}))\n"
         "codec.decode_ee_delta(codec.encode_ee_delta(np.zeros(6, np.float32)))\n"
         "print(sorted(m for m in ('pandas', 'torch', 'lerobot') if m in sys.modules))\n"
     )

@@ -78,9 +78,11 @@ def test_reset_command_discards_and_restarts_without_a_reset_phase():
     machine = EpisodeMachine(config, FPS)
     machine.begin_tick()
     machine.end_tick(False)
+    seed = machine.seed
     machine.command(c.CONTROL_RESET)
     start, ended = machine.begin_tick()
     assert ended.reason == c.END_RESET and start and machine.completed == 0
+    assert machine.seed == seed + 1  # a fresh scene, not a replay of the discarded one
 
 
 def test_unlimited_episodes_never_stop_by_count():

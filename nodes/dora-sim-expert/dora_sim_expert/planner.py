@@ -1,8 +1,10 @@
-"""Scripted expert: solves each task from privileged scene state, through the joint-action contract.
+"""Scripted expert: solves each task from privileged scene state, through the Cartesian contract.
 
-Each tick it moves a Cartesian goal toward the current waypoint at a bounded speed (so episodes
-look like smooth teleoperation, not teleports), solves IK for it, and returns a joint target in
-so101 units — exactly what a leader arm would send.
+Each tick it moves a goal for the tool centre point (TCP, midway between the open jaw pads)
+toward the current waypoint at a bounded speed (so episodes look like smooth teleoperation, not
+teleports) and returns an ``ee_target`` (position, approach pitch, jaw yaw, gripper). The
+simulator resolves it with its own IK, so the expert knows no engine and no arm model: it plans
+from the ``scene`` poses, the measured TCP (``ee_state``) and the shared task specifications.
 """
 
 from __future__ import annotations
@@ -11,46 +13,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dora_sim.codec import Scene
-from dora_sim.units import contract_to_sim, gripper_to_sim, sim_to_contract
-from dora_sim_mujoco.ik import IKSolver
+from dora_sim import tasks
+from dora_sim.codec import EEState
+from dora_sim.poses import jaw_yaw, wrap_quarter_turn, yaw_of
 
-DOWN = np.array([0.0, 0.0, -1.0])
 GRIPPER_OPEN = 40.0
 GRIPPER_CLOSED = 0.0
+PITCH_DOWN_DEG = 90.0  # approach straight down
+MAX_YAW_STEP = 0.15  # rad per tick the jaw axis is turned (the old wrist-roll rate limit)
 
 
 @dataclass
 class Waypoint:
-    """Go to ``pos`` (gripper site, world frame) with the gripper at ``gripper`` (0-100)."""
+    """Go to ``pos`` (TCP, world frame) with the gripper at ``gripper`` (0-100)."""
 
     name: str
     pos: np.ndarray
     gripper: float
     speed: float = 0.25  # m/s of the commanded point
     settle_s: float = 0.0  # dwell after arriving (e.g. to let the jaws close)
-    tolerance: float = 0.01  # how close the real gripper must get (m)
+    tolerance: float = 0.01  # how close the real TCP must get (m)
     timeout_s: float = 4.0
     holding: bool = False  # an object must be in the jaws when this waypoint is reached
 
 
-def _holding(scene: Scene) -> bool:
-    """Whether some object is lifted off the table right at the gripper."""
+Objects = dict[str, np.ndarray]  # object name -> pose (xyz + quaternion wxyz)
+
+
+def _holding(objects: Objects, tcp: np.ndarray) -> bool:
+    """Whether some object is lifted off the table right between the jaws."""
     return any(
-        pose[2] > 0.03 and np.linalg.norm(pose[:3] - scene.ee[:3]) < 0.04
-        for name, pose in scene.objects.items()
+        pose[2] > 0.03 and np.linalg.norm(pose[:3] - tcp) < 0.04
+        for name, pose in objects.items()
         if name != "bin"
     )
-
-
-def _yaw(quat_wxyz: np.ndarray) -> float:
-    w, x, y, z = quat_wxyz
-    return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
-
-
-def _wrap_quarter(angle: float) -> float:
-    """Angle modulo 90° into (-45°, 45°]: a cube looks the same every quarter turn."""
-    return float((angle + np.pi / 4) % (np.pi / 2) - np.pi / 4)
 
 
 class Expert:
@@ -62,131 +58,104 @@ class Expert:
     grasp. The miss is in the demos too; ACT trained with 30 % of them did worse (docs/policy.md).
     """
 
-    def __init__(self, ik: IKSolver, fps: int, miss_rate: float = 0.0, miss_m: float = 0.02):
-        self.ik = ik
+    def __init__(self, fps: int, miss_rate: float = 0.0, miss_m: float = 0.02):
         self.fps = fps
         self.miss_rate = miss_rate
         self.miss_m = miss_m
-        self.model = ik.model
-        self.fixed_pad = self.model.geom("fixed_jaw_pad").id
-        self.moving_pad = self.model.geom("moving_jaw_pad").id
         self.episode = -1
         self.plan: list[Waypoint] = []
-        self.goal = np.zeros(3)
-        self.q = np.zeros(5)  # commanded arm joints (rad)
+        self.goal = np.zeros(3)  # commanded TCP position
+        self.yaw = 0.0  # commanded jaw yaw (rad)
+        self.yaw_target: float | None = None
         self.gripper = GRIPPER_OPEN
-        self.roll_target: float | None = None
         self.bias = np.zeros(3)
         self.elapsed = 0
         self.settled = 0
 
-    def start(self, episode: int, scene: Scene, state: np.ndarray) -> None:
+    def start(self, episode: int, objects: Objects, ee: EEState, gripper: float) -> None:
         self.episode = episode
-        self.q = contract_to_sim(state)[:5]
-        self.goal = scene.ee[:3].copy()
-        self.gripper = float(state[5])
-        self.roll_target = None
+        self.goal = np.asarray(ee.position, dtype=np.float64).copy()
+        self.yaw = jaw_yaw(ee.quat)
+        self.yaw_target = None
+        self.gripper = gripper
         self.bias = np.zeros(3)
-        self.plan = plan_for(self._misjudged(scene, episode), self)
+        self.plan = plan_for(self._misjudged(objects, episode), self)
         self.elapsed = self.settled = 0
 
-    def _misjudged(self, scene: Scene, episode: int) -> Scene:
+    def _misjudged(self, objects: Objects, episode: int) -> Objects:
         """The scene as this episode's first plan sees it: objects shifted when it should miss."""
         rng = np.random.default_rng([episode, 0x5EED])
         if rng.random() >= self.miss_rate:
-            return scene
+            return objects
         angle = rng.uniform(0.0, 2 * np.pi)
         shift = self.miss_m * np.array([np.cos(angle), np.sin(angle), 0.0])
-        objects = {
+        return {
             name: pose if name == "bin" else np.r_[pose[:3] + shift, pose[3:]]
-            for name, pose in scene.objects.items()
+            for name, pose in objects.items()
         }
-        return Scene(scene.ee, objects)
-
-    def jaw_axis(self, q: np.ndarray) -> np.ndarray:
-        """Horizontal unit vector from the fixed to the (open) moving jaw pad at arm angles q."""
-        gripper = self.model.joint("gripper").qposadr[0]
-        self.ik.data.qpos[gripper] = gripper_to_sim(GRIPPER_OPEN)
-        self.ik.site_pose(q)
-        d = self.ik.data.geom_xpos[self.moving_pad] - self.ik.data.geom_xpos[self.fixed_pad]
-        d[2] = 0.0
-        return d / max(np.linalg.norm(d), 1e-9)
 
     def grasp(self, center: np.ndarray, yaw: float | None = None) -> np.ndarray:
-        """Site position that centres the object between the open jaw pads.
+        """TCP position for a grasp of an object at ``center``; with ``yaw`` (the object's
+        heading), the jaws are also turned to close on two faces of a box (the nearer way).
 
-        The jaw direction depends on the pose (pan, roll), so pose and grasp point are solved
-        together; with ``yaw`` the wrist is also turned so the jaws meet two faces of a box.
-        Centred, the grasp tolerates ~5 mm of error either way; against the fixed pad (the old
-        grasp) 5 mm towards it failed half the time — demos a policy imitates need that slack.
+        The TCP sits midway between the open pads, so the object is centred between them: the
+        grasp tolerates ~5 mm of error either way, which demos a policy imitates need.
         """
-        q = self.q.copy()
-        target = center.copy()
-        data = self.ik.data
-        for _ in range(4):
-            q = self.ik.solve(q, target, approach=DOWN, approach_weight=0.05).qpos
-            if yaw is not None:
-                axis = self.jaw_axis(q)
-                q[4] += _wrap_quarter(yaw - float(np.arctan2(axis[1], axis[0])))
-            self.jaw_axis(q)  # open jaws posed at q
-            middle = (data.geom_xpos[self.fixed_pad] + data.geom_xpos[self.moving_pad]) / 2
-            offset = middle - data.site_xpos[self.ik.site]
-            target = center - np.array([offset[0], offset[1], 0.0])
-        self.roll_target = float(q[4]) if yaw is not None else None
-        return target
+        self.yaw_target = None if yaw is None else self.yaw + wrap_quarter_turn(yaw - self.yaw)
+        return np.asarray(center[:3], dtype=np.float64).copy()
 
-    def act(self, scene: Scene, state: np.ndarray) -> np.ndarray:
-        """Next joint target (so101 units) for this tick."""
-        if not self.plan:
-            return self._action()
-        wp = self.plan[0]
+    def act(self, objects: Objects, ee: EEState) -> np.ndarray:
+        """This tick's ``ee_target``: float32[6] laid out as contract.EE_TARGET_FIELDS."""
+        tcp = np.asarray(ee.position, dtype=np.float64)
+        if self.plan:
+            self._follow(self.plan[0], objects, tcp)
+        if self.yaw_target is not None:
+            self.yaw += float(np.clip(self.yaw_target - self.yaw, -MAX_YAW_STEP, MAX_YAW_STEP))
+        target = self.goal + self.bias
+        return np.array(
+            [*target, PITCH_DOWN_DEG, np.rad2deg(self.yaw), self.gripper], dtype=np.float32
+        )
+
+    def _follow(self, wp: Waypoint, objects: Objects, tcp: np.ndarray) -> None:
         step = wp.speed / self.fps
         delta = wp.pos - self.goal
         dist = float(np.linalg.norm(delta))
         self.goal = wp.pos.copy() if dist <= step else self.goal + delta / dist * step
         gap = wp.gripper - self.gripper
         self.gripper += float(np.clip(gap, -300.0 / self.fps, 300.0 / self.fps))
-        # Position servos sag under gravity (kp 17.8): an integral term on the measured gripper
+        # Position servos sag under gravity (kp 17.8): an integral term on the measured TCP
         # position removes the steady offset, as a human closing the loop by eye would.
-        error = self.goal - scene.ee[:3]
+        error = self.goal - tcp
         if np.linalg.norm(error) < 0.03:
             self.bias = np.clip(self.bias + 0.15 * error, -0.03, 0.03)
-        target = self.goal + self.bias
-        result = self.ik.solve(self.q, target, approach=DOWN, approach_weight=0.05)
-        self.q = result.qpos
-        if self.roll_target is not None:
-            self.q[4] += float(np.clip(self.roll_target - self.q[4], -0.15, 0.15))
         self.elapsed += 1
-        arrived = dist <= step and np.linalg.norm(scene.ee[:3] - wp.pos) <= wp.tolerance
-        if arrived or self.elapsed > wp.timeout_s * self.fps:
-            self.settled += 1
-            if self.settled >= wp.settle_s * self.fps:
-                self.plan.pop(0)
-                self.elapsed = self.settled = 0
-                dropped = wp.holding and not _holding(scene)
-                if dropped or (self.plan and self.plan[0].name == "replan"):
-                    self.plan = plan_for(scene, self)  # next object, or try this one again
-                    # A missed grasp may have pushed the jaws against the object and wound the
-                    # correction up to its limit; carried over, it would hold the arm off target.
-                    self.bias = np.zeros(3)
-        return self._action()
-
-    def _action(self) -> np.ndarray:
-        joints = np.r_[self.q, gripper_to_sim(self.gripper)]
-        return sim_to_contract(joints).astype(np.float32)
+        arrived = dist <= step and np.linalg.norm(tcp - wp.pos) <= wp.tolerance
+        if not (arrived or self.elapsed > wp.timeout_s * self.fps):
+            return
+        self.settled += 1
+        if self.settled < wp.settle_s * self.fps:
+            return
+        self.plan.pop(0)
+        self.elapsed = self.settled = 0
+        dropped = wp.holding and not _holding(objects, tcp)
+        if dropped or (self.plan and self.plan[0].name == "replan"):
+            self.plan = plan_for(objects, self)  # next object, or try this one again
+            # A missed grasp may have pushed the jaws against the object and wound the
+            # correction up to its limit; carried over, it would hold the arm off target.
+            self.bias = np.zeros(3)
 
 
-def plan_for(scene: Scene, expert: Expert) -> list[Waypoint]:
-    if "cube" in scene.objects:
-        return _pick_cube(scene, expert)
-    if "bin" in scene.objects:
-        return _table_cleanup(scene, expert)
-    raise ValueError(f"no expert plan for a scene with objects {sorted(scene.objects)}")
+def plan_for(objects: Objects, expert: Expert) -> list[Waypoint]:
+    if "cube" in objects:
+        return _pick_cube(objects, expert)
+    if "bin" in objects:
+        return _table_cleanup(objects, expert)
+    raise ValueError(f"no expert plan for a scene with objects {sorted(objects)}")
 
 
-def _pick_cube(scene: Scene, expert: Expert) -> list[Waypoint]:
-    cube = scene.objects["cube"]
-    grasp = expert.grasp(cube[:3], _yaw(cube[3:]))
+def _pick_cube(objects: Objects, expert: Expert) -> list[Waypoint]:
+    cube = objects["cube"]
+    grasp = expert.grasp(cube[:3], yaw_of(cube[3:]))
     above = grasp + [0, 0, 0.06]
     return [
         Waypoint("above", above, GRIPPER_OPEN, speed=0.3, settle_s=0.2),
@@ -197,21 +166,17 @@ def _pick_cube(scene: Scene, expert: Expert) -> list[Waypoint]:
     ]
 
 
-def _table_cleanup(scene: Scene, expert: Expert) -> list[Waypoint]:
-    bin_pos = scene.objects["bin"][:3]
-    from dora_sim_mujoco.tasks import TableCleanup
-
-    spec = TableCleanup
+def _table_cleanup(objects: Objects, expert: Expert) -> list[Waypoint]:
+    spec = tasks.TABLE_CLEANUP
+    bin_pos = objects["bin"][:3]
     pending = [
-        pose for name, pose in scene.objects.items()
-        if name.startswith("apple")
-        and not (np.all(np.abs(pose[:2] - bin_pos[:2]) < spec.bin_inner) and pose[2] < 0.06)
+        pose for name, pose in objects.items()
+        if name.startswith("apple") and not spec.in_bin(tuple(pose[:3]), tuple(bin_pos[:2]))
     ]  # fmt: skip
     if not pending:
         return [Waypoint("rest", np.array([0.2, 0.0, 0.12]), GRIPPER_OPEN, settle_s=10.0)]
-    apple = min(pending, key=lambda p: np.linalg.norm(p[:2] - scene.ee[:2]))[:3]
+    apple = min(pending, key=lambda p: np.linalg.norm(p[:2] - expert.goal[:2]))[:3]
     grasp = expert.grasp(apple)
-    grasp[2] = apple[2]
     drop = bin_pos + [0.0, 0.0, 0.09]
     return [
         Waypoint("above", grasp + [0, 0, 0.06], GRIPPER_OPEN, speed=0.3, settle_s=0.1),

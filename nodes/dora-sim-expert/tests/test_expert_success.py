@@ -1,14 +1,14 @@
-"""The scripted expert solves both tasks on seeded episodes, through the action contract."""
+"""The scripted expert solves both tasks on seeded episodes, through the Cartesian contract: it
+sends ``ee_target`` and the simulator resolves it with its own IK."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dora_sim.codec import Scene
 from dora_sim.config import ConfigError
 from dora_sim_expert.main import build_expert
-from dora_sim_expert.planner import Expert
+from dora_sim_expert.planner import Expert, Objects
 from dora_sim_expert.rollout import run_episode
 from dora_sim_mujoco.simulator import SimConfig, Simulator
 
@@ -21,7 +21,7 @@ EPISODES = 20
 )
 def test_expert_success_rate(task, required, time_s):
     sim = Simulator(SimConfig(task=task, cameras=()))
-    expert = Expert(sim.ik, sim.config.fps)
+    expert = Expert(sim.config.fps)
     results = [run_episode(sim, expert, seed, time_s) for seed in range(EPISODES)]
     rate = sum(r.success for r in results) / EPISODES
     failed = [r.seed for r in results if not r.success]
@@ -29,10 +29,10 @@ def test_expert_success_rate(task, required, time_s):
 
 
 def cube_seen_off_by(dx: float, dy: float):
-    def perceive(scene: Scene) -> Scene:
-        cube = scene.objects["cube"].copy()
+    def perceive(objects: Objects) -> Objects:
+        cube = objects["cube"].copy()
         cube[:2] += (dx, dy)
-        return Scene(scene.ee, {**scene.objects, "cube": cube})
+        return {**objects, "cube": cube}
 
     return perceive
 
@@ -46,7 +46,7 @@ def test_pick_cube_grasp_tolerates_5mm_error(offset):
     along y failed 50-65 % of these seeds. One attempt only (4 s: the expert needs ~2.4 s).
     """
     sim = Simulator(SimConfig(task="pick-cube", cameras=()))
-    expert = Expert(sim.ik, sim.config.fps)
+    expert = Expert(sim.config.fps)
     perceive = cube_seen_off_by(*offset)
     results = [run_episode(sim, expert, seed, 4.0, perceive) for seed in range(10)]
     rate = np.mean([r.success for r in results])
@@ -57,7 +57,7 @@ def test_pick_cube_grasp_tolerates_5mm_error(offset):
 def test_pick_cube_recovers_from_a_missed_first_grasp():
     """EXPERT_MISS_RATE demos: the first grasp aims 20 mm off, lifts nothing, and is retried."""
     sim = Simulator(SimConfig(task="pick-cube", cameras=()))
-    expert = Expert(sim.ik, sim.config.fps, miss_rate=1.0, miss_m=0.02)
+    expert = Expert(sim.config.fps, miss_rate=1.0, miss_m=0.02)
     results = [run_episode(sim, expert, seed, 12.0) for seed in range(10)]
     retried = [r for r in results if r.frames > 110]  # one clean attempt takes 68-76 frames
     assert len(retried) >= 8, f"only {len(retried)} of 10 first grasps missed"
@@ -67,20 +67,20 @@ def test_pick_cube_recovers_from_a_missed_first_grasp():
 def test_miss_rate_picks_that_fraction_of_episodes_reproducibly():
     sim = Simulator(SimConfig(task="pick-cube", cameras=()))
     sim.reset(0)
-    scene = Scene(sim.ee_pose(), sim.object_poses())
-    cube = scene.objects["cube"]
+    objects = sim.object_poses()
+    cube = objects["cube"]
 
     def missed(expert: Expert, episode: int) -> bool:
-        shifted = expert._misjudged(scene, episode).objects["cube"]
+        shifted = expert._misjudged(objects, episode)["cube"]
         return not np.allclose(shifted, cube)
 
-    never = Expert(sim.ik, sim.config.fps)
+    never = Expert(sim.config.fps)
     assert not any(missed(never, e) for e in range(200))
-    some = Expert(sim.ik, sim.config.fps, miss_rate=0.3, miss_m=0.02)
+    some = Expert(sim.config.fps, miss_rate=0.3, miss_m=0.02)
     picked = [e for e in range(1000) if missed(some, e)]
     assert 0.25 < len(picked) / 1000 < 0.35
     assert picked == [e for e in range(1000) if missed(some, e)]
-    shift = some._misjudged(scene, picked[0]).objects["cube"] - cube
+    shift = some._misjudged(objects, picked[0])["cube"] - cube
     assert np.isclose(np.linalg.norm(shift[:2]), 0.02) and shift[2] == 0 and not shift[3:].any()
 
 

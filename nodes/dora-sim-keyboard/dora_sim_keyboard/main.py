@@ -27,6 +27,7 @@ from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.cli import start_node
 from dora_sim.config import ConfigError, env_bool, env_float, env_str
+from dora_sim.link import CLOSED, INPUT, ContractVersionError, NodeLink
 from dora_sim_keyboard.bindings import SCHEMES, VIEWS, Bindings, make_bindings
 from dora_sim_keyboard.desktop import DesktopSource, DesktopUnavailable
 from dora_sim_keyboard.keys import KeyEvent
@@ -115,32 +116,35 @@ def open_source(kind: str) -> KeySource:
 class KeyboardNode:
     """Glue between dora events, the key source and the teleop state."""
 
-    def __init__(self, node: Any, source: KeySource, teleop: Teleop):
-        self.node = node
+    def __init__(self, link: NodeLink, source: KeySource, teleop: Teleop):
+        self.link = link
         self.source = source
         self.teleop = teleop
         self.stopping = False
         self._stop_first_sent: float | None = None
         self._stop_last_sent = float("-inf")
 
-    def run(self) -> None:
-        for event in self.node:
-            kind = event["type"]
-            if kind == "INPUT" and event["id"] == c.EPISODE:
-                self.on_episode(event["value"], event["metadata"])
-            elif kind == "INPUT" and event["id"] == c.CONTROL:
-                self.forward_control(event["value"])
-            elif kind == "INPUT":
-                now = time.monotonic()
-                self.on_tick(now)
-                if self._stop_first_sent is not None and now - self._stop_first_sent > STOP_GRACE_S:
-                    return  # `episode` is not wired: nothing will tell us the simulator stopped
-            elif kind == "INPUT_CLOSED" and event["id"] == c.EPISODE:
-                return  # the simulator has exited: the session is over
-            elif kind == "STOP":
-                return
-            elif kind == "ERROR":
-                log.warning("dora error event: %s", event.get("error"))
+    def run(self) -> int:
+        try:
+            for event in self.link.events():
+                if event.kind == INPUT and event.id == c.EPISODE:
+                    self.on_episode(event.value, event.metadata)
+                elif event.kind == INPUT and event.id == c.CONTROL:
+                    self.forward_control(event.value)
+                elif event.kind == INPUT:
+                    now = time.monotonic()
+                    self.on_tick(now)
+                    if (
+                        self._stop_first_sent is not None
+                        and now - self._stop_first_sent > STOP_GRACE_S
+                    ):
+                        return 0  # `episode` is not wired: nothing tells us the simulator stopped
+                elif event.kind == CLOSED and event.id == c.EPISODE:
+                    return 0  # the simulator has exited: the session is over
+        except ContractVersionError as err:
+            log.error("%s", err)
+            return 2
+        return 0
 
     def request_stop(self) -> None:
         """End the session: ``stop`` goes out now and every STOP_RESEND_S until the sim exits.
@@ -169,8 +173,7 @@ class KeyboardNode:
                 self.send_control(command)
         delta = self.teleop.ee_delta()
         if delta is not None:
-            self.node.send_output(c.EE_DELTA, codec.encode_ee_delta(delta),
-                                  {c.MD_SENT_AT: time.time_ns()})  # fmt: skip
+            self.link.send(c.EE_DELTA, codec.encode_ee_delta(delta), {c.MD_SENT_AT: time.time_ns()})
 
     def forward_control(self, value: Any) -> None:
         """Pass on another node's command: the simulator has a single ``control`` input."""
@@ -185,31 +188,29 @@ class KeyboardNode:
             self.send_control(command)
 
     def send_control(self, command: str) -> None:
-        self.node.send_output(c.CONTROL, codec.encode_control(command),
-                              {c.MD_SENT_AT: time.time_ns()})  # fmt: skip
+        self.link.send(c.CONTROL, codec.encode_control(command), {c.MD_SENT_AT: time.time_ns()})
         if command != c.CONTROL_STOP or self._stop_first_sent is None:
             print(f"[keyboard] {command}", flush=True)
 
     def on_episode(self, value: Any, metadata: dict) -> None:
         try:
-            what = codec.decode_text(value, c.EPISODE)
+            event = codec.decode_episode(value, metadata)
         except codec.ContractError as err:
             log.warning("ignoring a malformed episode event: %s", err)
             return
         b = self.teleop.bindings
-        index = metadata.get(c.MD_EPISODE, "?")
-        if what == c.EPISODE_START:
+        index = event.episode_index
+        if isinstance(event, codec.EpisodeStart):
             self.teleop.new_episode()
-            print(f"[keyboard] episode {index} is running: {metadata.get(c.MD_TASK, '')}"
+            print(f"[keyboard] episode {index} is running: {event.task}"
                   f" | {b.keys_for(c.CONTROL_FINISH)}: finish,"
                   f" {b.keys_for(c.CONTROL_RERECORD)}: re-record,"
                   f" {b.keys_for(c.CONTROL_STOP)}: stop", flush=True)  # fmt: skip
-        elif what == c.EPISODE_END and not metadata.get(c.MD_LAST, False):
-            reason = metadata.get(c.MD_END_REASON, "?")
-            if reason in c.DISCARDED_REASONS:
-                print(f"[keyboard] episode {index} discarded: recording it again", flush=True)
+        elif not event.last:
+            if event.discarded:
+                print(f"[keyboard] episode {index} discarded ({event.reason})", flush=True)
             else:
-                print(f"[keyboard] episode {index} ended ({reason}); in a reset phase,"
+                print(f"[keyboard] episode {index} ended ({event.reason}); in a reset phase,"
                       f" {b.keys_for(c.CONTROL_FINISH)} starts the next", flush=True)  # fmt: skip
 
 
@@ -234,7 +235,7 @@ def stop_session() -> None:
         return
     teleop = Teleop(make_bindings("dora-sim", terminal=False, jog=False), JogSpeeds())
     codec.warm_up()
-    keyboard = KeyboardNode(node, NoKeys(), teleop)
+    keyboard = KeyboardNode(NodeLink(node), NoKeys(), teleop)
     keyboard.request_stop()
     keyboard.run()
 
@@ -266,10 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(source, NoKeys):
             print_bindings(bindings, config, source.name)
         codec.warm_up()
-        KeyboardNode(Node(), source, teleop).run()
+        return KeyboardNode(NodeLink(Node()), source, teleop).run()
     finally:
         source.close()
-    return 0
 
 
 def print_bindings(bindings: Bindings, config: Config, source_name: str) -> None:

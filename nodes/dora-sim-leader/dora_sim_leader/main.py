@@ -22,6 +22,7 @@ import time
 
 from dora_sim.cli import LOG_FORMAT, node_parser
 from dora_sim.config import ConfigError
+from dora_sim.link import NodeLink
 from dora_sim_leader.config import LeaderConfig
 from dora_sim_leader.status import process_age_s
 
@@ -64,6 +65,9 @@ def run_node(config: LeaderConfig, started: float) -> int:
     os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
     from dora import Node
 
+    # Connect first: dora starts the graph once every node has connected, so the simulator runs
+    # (holding its pose) while LeRobot loads here, instead of the whole graph waiting for it.
+    link = NodeLink(Node())
     from dora_sim_leader.device import LeaderDevice  # LeRobot, and with it torch: seconds
     from dora_sim_leader.node import LeaderNode
 
@@ -71,9 +75,7 @@ def run_node(config: LeaderConfig, started: float) -> int:
     # collection: a full pass over them would stall a sync read waiting for the servos' replies.
     gc.collect()
     gc.freeze()
-    node = Node()
-    LeaderNode(node, LeaderDevice(config), started).run()
-    return 0
+    return LeaderNode(link, LeaderDevice(config), started).run()
 
 
 if __name__ == "__main__":

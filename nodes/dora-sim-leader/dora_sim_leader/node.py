@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from dora_sim import codec
 from dora_sim import contract as c
+from dora_sim.link import ERROR, ContractVersionError, NodeLink
 from dora_sim_leader.device import Disconnected, LeaderDevice, NotReady, ReadFailed, timed_read
 from dora_sim_leader.status import LeaderStatus, RollingWindow, peak_rss_mb
 
@@ -45,8 +45,8 @@ class Backoff:
 
 
 class LeaderNode:
-    def __init__(self, node: Any, device: LeaderDevice, started: float) -> None:
-        self.node = node
+    def __init__(self, link: NodeLink, device: LeaderDevice, started: float) -> None:
+        self.link = link
         self.device = device
         self.period = 1.0 / device.config.rate_hz
         self.started = started  # time.monotonic() at process start, for the startup time
@@ -64,14 +64,19 @@ class LeaderNode:
         self.next_status = 0.0
 
     # --- the loop ------------------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self) -> int:
         next_read = time.monotonic()
         while True:
-            event = self.node.next(timeout=max(next_read - time.monotonic(), 0.0005))
-            if event is None or event["type"] == "STOP":
-                break  # None: every input closed (the simulator ended)
-            if event["type"] == "ERROR" and "Timeout" not in str(event.get("error")):
-                log.warning("dora error event: %s", str(event.get("error")).splitlines()[0])
+            try:
+                event = self.link.next(timeout=max(next_read - time.monotonic(), 0.0005))
+            except ContractVersionError as err:
+                log.error("%s", err)
+                self.device.close()
+                return 2
+            if event.ends:
+                break  # STOP, or every input closed (the simulator ended)
+            if event.kind == ERROR:
+                log.warning("dora error event: %s", event.error.splitlines()[0])
             now = time.monotonic()
             if now >= next_read:
                 self.step(now)
@@ -80,6 +85,7 @@ class LeaderNode:
                 self.emit_status()
                 self.next_status = now + STATUS_PERIOD_S
         self.device.close()
+        return 0
 
     def step(self, now: float) -> None:
         """One reading (or one connection attempt); never raises."""
@@ -132,7 +138,7 @@ class LeaderNode:
         self.bus_ms.add(bus_s * 1e3)
         self.read_times.add(now)
         metadata = {c.MD_READ_AT: read_at_ns, c.MD_SENT_AT: time.time_ns()}
-        self.node.send_output(c.ACTION, codec.encode_joints(values), metadata)
+        self.link.send(c.ACTION, codec.encode_joints(values), metadata)
         if not self.startup_s:
             self.startup_s = time.monotonic() - self.started
             log.info(
@@ -182,4 +188,4 @@ class LeaderNode:
         )
 
     def emit_status(self) -> None:
-        self.node.send_output(c.STATUS, codec.encode_text(self.status().to_json()), {})
+        self.link.send(c.STATUS, codec.encode_text(self.status().to_json()))

@@ -1,10 +1,12 @@
 """dora-sim-mujoco: the timer-ticked MuJoCo SO-101 simulator node, the clock of every graph.
 
-Inputs: ``tick`` (dora timer, the only clock), ``action`` / ``ee_delta`` (latest value wins; use
-``queue_size: 1``), ``control``. Outputs: per tick ``observation.state``, ``action`` (the target
-applied this tick), one ``observation.images.<camera>`` per camera, ``scene``; ``episode`` events;
-``status`` about once a second. See ``dora_sim.contract`` and ``docs/architecture.md``; the dora
-glue (:class:`dora_sim.sim_node.SimNode`) is shared with the other simulator nodes.
+Inputs: ``tick`` (dora timer), ``action`` / ``ee_target`` / ``ee_delta`` (commands, latest value
+wins; use ``queue_size: 1``), ``control``, and ``ack`` / ``ack.<consumer>`` credits from lossless
+consumers (the sim holds while one is behind). Outputs: per tick ``observation.state``,
+``applied_action`` (the joint target applied this tick), ``ee_state``, one
+``observation.images.<camera>`` per camera, ``scene``; ``episode`` events; ``status`` about once
+a second. See ``dora_sim.contract`` and ``docs/architecture.md``; the dora glue
+(:class:`dora_sim.sim_node.SimNode`) is shared with the other simulator nodes.
 
 Configuration (node ``env:`` or the environment): TASK, FPS, NUM_EPISODES (0 = endless),
 EPISODE_TIME_S, RESET_TIME_S, END_ON_SUCCESS, SUCCESS_HOLD_S, SEED, CAMERAS, IMAGE_HEIGHT,
@@ -58,11 +60,10 @@ def main(argv: list[str] | None = None) -> int:
              sim_config.height, sim_config.profile)  # fmt: skip
     codec.warm_up()  # before Node(): no lazy import may stall the loop once events flow
     try:
-        serve(SimNode(Node(), sim, machine, viewer))
+        return serve(SimNode(Node(), sim, machine, viewer))
     finally:
         viewer.close()
         sim.close()
-    return 0
 
 
 if __name__ == "__main__":

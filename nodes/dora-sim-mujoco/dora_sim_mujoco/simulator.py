@@ -12,13 +12,18 @@ import mujoco
 import numpy as np
 
 from dora_sim import contract as c
+from dora_sim.poses import wrap_half_turn
 from dora_sim.units import contract_to_sim, gripper_to_sim, sim_to_contract
-from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver
+from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver, find_tcp, tcp_pose
 from dora_sim_mujoco.scene import EE_SITE, build_spec, compile_scene, substeps_per_tick
 from dora_sim_mujoco.tasks import Task, make_task
 
 # Gripper above the middle of the workspace, jaws down, half open (so101 units).
 HOME_POSE = np.array([0.0, -12.0, 7.0, 90.0, 0.0, 30.0], dtype=np.float32)
+# An EE_TARGET's approach direction is a soft goal (a 5-DOF arm cannot meet every one): 1 rad of
+# direction error costs as much as 5 cm of position error.
+APPROACH_WEIGHT = 0.05
+EE_TARGET_TOLERANCE_M = 0.02  # farther from the target than this, IK has failed
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,13 @@ class Simulator:
         )
         self.data = mujoco.MjData(self.model)
         self.substeps = substeps_per_tick(self.model, config.fps)
-        self.ik = IKSolver(self.model)
-        self.site = self.model.site(EE_SITE).id
         joints = [self.model.joint(name) for name in (*ARM_JOINTS, "gripper")]
         self.qadr = np.array([j.qposadr[0] for j in joints])
         self.ctrl_range = self.model.actuator_ctrlrange[:6].copy()
         self.gripper_range = (float(self.ctrl_range[5, 0]), float(self.ctrl_range[5, 1]))
+        self.tcp = find_tcp(self.model, gripper_to_sim(c.TCP_GRIPPER, self.gripper_range))
+        self.ik = IKSolver(self.model, self.tcp)
+        self.site = self.model.site(EE_SITE).id
         self.target = np.zeros(6)  # current joint target, simulator radians
         self.renderer: mujoco.Renderer | None = None
         if config.cameras:
@@ -73,6 +79,41 @@ class Simulator:
         clipped = np.clip(target, self.ctrl_range[:, 0], self.ctrl_range[:, 1])
         self.target = clipped
         return bool(np.any(np.abs(clipped - target) > 1e-9))
+
+    def set_ee_target(self, target: np.ndarray) -> bool:
+        """Joint target putting the TCP at an EE_TARGET (position, approach pitch, jaw yaw).
+
+        Position and approach are solved on pan/lift/elbow/wrist-flex, warm-started from the
+        current target; wrist roll then turns the jaw axis to the yaw (mod 180°, the nearer way
+        within the joint's range), and the position is solved again around the new roll.
+        Returns False, keeping the previous target, when the TCP would end farther than
+        EE_TARGET_TOLERANCE_M from the target.
+        """
+        position = np.asarray(target[:3], dtype=np.float64)
+        pitch, yaw = np.deg2rad(float(target[3])), np.deg2rad(float(target[4]))
+        heading = np.arctan2(position[1], position[0])
+        approach = np.array(
+            [np.cos(pitch) * np.cos(heading), np.cos(pitch) * np.sin(heading), -np.sin(pitch)]
+        )
+        q = self.target[:5].copy()
+        roll_low, roll_high = self.ik.limits[4]
+        for _ in range(3):
+            q = self.ik.solve(q, position, approach=approach, approach_weight=APPROACH_WEIGHT).qpos
+            _, frame = self.ik.tcp_frame(q)
+            jaw = frame[:, 1]
+            turn = wrap_half_turn(yaw - float(np.arctan2(jaw[1], jaw[0])))
+            # the jaw axis looks the same after half a turn: pick the roll within the joint range
+            for roll in sorted((q[4] + turn, q[4] + turn - np.pi, q[4] + turn + np.pi),
+                               key=lambda r: abs(r - q[4])):  # fmt: skip
+                if roll_low <= roll <= roll_high:
+                    q[4] = roll
+                    break
+        reached, _ = self.ik.tcp_frame(q)
+        if np.linalg.norm(reached - position) > EE_TARGET_TOLERANCE_M:
+            return False
+        gripper = gripper_to_sim(float(target[5]), self.gripper_range)
+        self.target = np.clip(np.r_[q, gripper], self.ctrl_range[:, 0], self.ctrl_range[:, 1])
+        return True
 
     def jog(self, delta: np.ndarray) -> bool:
         """Integrate one tick of a Cartesian jog (contract EE_DELTA) into the joint target by IK.
@@ -113,9 +154,11 @@ class Simulator:
         return self.renderer.render(out=out)
 
     def ee_pose(self) -> np.ndarray:
+        """TCP position + quaternion wxyz (x axis: approach, y axis: jaw closing direction)."""
+        position, frame = tcp_pose(self.data, self.site, self.tcp)
         quat = np.empty(4)
-        mujoco.mju_mat2Quat(quat, self.data.site_xmat[self.site])
-        return np.concatenate([self.data.site_xpos[self.site], quat])
+        mujoco.mju_mat2Quat(quat, frame.reshape(-1))
+        return np.concatenate([position, quat])
 
     def object_poses(self) -> dict[str, np.ndarray]:
         poses = {}

@@ -1,33 +1,29 @@
-"""Table-top tasks: what is on the table, how it is placed at reset, and when the task succeeded.
+"""Table-top tasks in MuJoCo: bodies, seeded placement at reset, and the success test.
 
-A task adds its bodies to the scene spec, places them from a seeded generator at every reset, and
-judges success from the physics state. To add one, subclass :class:`Task` and register it in
-``TASKS``; every node (sim, expert, recorder) then knows it by name.
+Names, instructions and geometry come from the shared specifications in :mod:`dora_sim.tasks`
+(the expert plans from the same numbers). A task adds its bodies to the scene spec, places them
+from a seeded generator at every reset, and judges success from the physics state. To add one,
+add its spec there, subclass :class:`Task` here and register it in ``TASKS``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
-TABLE_Z = 0.0  # the arm's base stands on the table top
+from dora_sim import tasks as specs
+from dora_sim.tasks import TABLE_Z
+
 JAW_PADS = ("fixed_jaw_pad", "moving_jaw_pad")
 OBJECT_CONTACT = 2  # collision bits of movable objects: see scene._grip_with_pads
 FIXTURE_CONTACT = 3  # collision bits of fixtures (bins…): touch objects and the arm
 
 
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned region on the table (metres, world frame)."""
-
-    x: tuple[float, float]
-    y: tuple[float, float]
-
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        return np.array([rng.uniform(*self.x), rng.uniform(*self.y)])
+def sample(region: specs.Region, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random (x, y) in ``region``."""
+    return np.array([rng.uniform(*region.x), rng.uniform(*region.y)])
 
 
 def _quat_yaw(yaw: float) -> np.ndarray:
@@ -88,12 +84,11 @@ def _add_free_body(spec: mujoco.MjSpec, name: str) -> mujoco.MjsBody:
 
 
 class PickCube(Task):
-    name = "pick-cube"
-    description = "Pick up the cube and lift it"
+    spec = specs.PICK_CUBE
+    name = spec.name
+    description = spec.description
     max_objects = 1
-    half = 0.0125
-    region = Box(x=(0.17, 0.27), y=(-0.10, 0.10))
-    lift_height = 0.05  # success: cube bottom this far above the table
+    half = spec.cube_half
 
     def build(self, spec: mujoco.MjSpec) -> None:
         body = _add_free_body(spec, "cube")
@@ -110,13 +105,13 @@ class PickCube(Task):
         )
 
     def reset(self, model, data, rng) -> None:
-        xy = self.region.sample(rng)
+        xy = sample(self.spec.region, rng)
         pos = [xy[0], xy[1], TABLE_Z + self.half]
         _set_free_body(model, data, "cube", pos, _quat_yaw(rng.uniform(-np.pi / 4, np.pi / 4)))
 
     def success(self, model, data) -> bool:
         """Lifted and held: squeezed between both fingertip pads (not carried or flung up)."""
-        lifted = body_pos(model, data, "cube")[2] - self.half > TABLE_Z + self.lift_height
+        lifted = body_pos(model, data, "cube")[2] - self.half > TABLE_Z + self.spec.lift_height
         return bool(lifted and touching(model, data, "cube", JAW_PADS))
 
     def object_names(self) -> tuple[str, ...]:
@@ -124,20 +119,16 @@ class PickCube(Task):
 
 
 class TableCleanup(Task):
-    name = "table-cleanup"
-    description = "Put the apples in the bin"
-    max_objects = 3
-    radius = 0.015
-    bin_inner = 0.055  # half side of the bin's floor
-    bin_wall = 0.035  # wall height
-    bin_region = Box(x=(0.14, 0.18), y=(-0.20, -0.17))
-    apple_region = Box(x=(0.17, 0.28), y=(-0.04, 0.16))
-    min_spacing = 0.06
+    spec = specs.TABLE_CLEANUP
+    name = spec.name
+    description = spec.description
+    max_objects = spec.max_apples
+    radius = spec.apple_radius
     count = max_objects  # apples in play this episode (set at reset)
 
     def build(self, spec: mujoco.MjSpec) -> None:
         bin_body = spec.worldbody.add_body(name="bin", pos=[0.16, -0.18, TABLE_Z], mocap=True)
-        t, h, s = 0.004, self.bin_wall / 2, self.bin_inner
+        t, h, s = 0.004, self.spec.bin_wall / 2, self.spec.bin_inner
         wall = {
             "type": mujoco.mjtGeom.mjGEOM_BOX,
             "rgba": [0.25, 0.35, 0.6, 1],
@@ -175,15 +166,15 @@ class TableCleanup(Task):
             )
 
     def reset(self, model, data, rng) -> None:
-        bin_xy = self.bin_region.sample(rng)
+        bin_xy = sample(self.spec.bin_region, rng)
         data.mocap_pos[model.body("bin").mocapid[0]] = [bin_xy[0], bin_xy[1], TABLE_Z]
         count = int(rng.integers(2, self.max_objects + 1))
         placed: list[np.ndarray] = []
         for i in range(self.max_objects):
             if i < count:
-                xy = self.apple_region.sample(rng)
-                while any(np.linalg.norm(xy - p) < self.min_spacing for p in placed):
-                    xy = self.apple_region.sample(rng)
+                xy = sample(self.spec.apple_region, rng)
+                while any(np.linalg.norm(xy - p) < self.spec.min_spacing for p in placed):
+                    xy = sample(self.spec.apple_region, rng)
                 placed.append(xy)
                 pos = [xy[0], xy[1], TABLE_Z + self.radius]
             else:  # unused apples wait out of sight, far from the arm, and never count
@@ -193,9 +184,7 @@ class TableCleanup(Task):
 
     def in_bin(self, model, data, name: str) -> bool:
         bin_xy = data.mocap_pos[model.body("bin").mocapid[0]][:2]
-        pos = body_pos(model, data, name)
-        inside = np.all(np.abs(pos[:2] - bin_xy) < self.bin_inner)
-        return bool(inside and pos[2] < TABLE_Z + self.bin_wall + self.radius)
+        return self.spec.in_bin(tuple(body_pos(model, data, name)), tuple(bin_xy))
 
     def success(self, model, data) -> bool:
         return all(self.in_bin(model, data, f"apple{i}") for i in range(self.count))

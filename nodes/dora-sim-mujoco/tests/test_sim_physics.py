@@ -57,7 +57,7 @@ def test_pick_cube_needs_the_cube_lifted_and_held_by_both_pads(pick):
     pick.data.qpos[pick.model.jnt_qposadr[joint] + 2] = 0.1  # flung up, not held
     mujoco.mj_forward(pick.model, pick.data)
     assert not pick.success()
-    assert run_episode(pick, Expert(pick.ik, pick.config.fps), seed=0, episode_time_s=8).success
+    assert run_episode(pick, Expert(pick.config.fps), seed=0, episode_time_s=8).success
     assert pick.success()
 
 
@@ -89,7 +89,7 @@ def test_out_of_limit_targets_are_clipped_and_reported(pick):
 
 
 def test_ik_converges_on_reachable_targets(pick):
-    ik = IKSolver(pick.model)
+    ik = IKSolver(pick.model, pick.tcp)
     rng = np.random.default_rng(0)
     home = np.deg2rad(HOME_POSE[:5].astype(float))
     for _ in range(20):

@@ -1,8 +1,9 @@
 """``dora-sim-policy eval``: the eval writer node (no torch: starts in a second).
 
-Inputs: ``episode`` and ``observation.state`` from the simulator (every frame counts: give
-``observation.state`` a large ``queue_size``), optionally one ``observation.images.<camera>`` for
-videos and the simulator's ``status`` (its last report lands in ``eval_info.json``).
+Inputs: ``episode`` and ``observation.state`` from the simulator, optionally one
+``observation.images.<camera>`` for videos and the simulator's ``status`` (its last report lands
+in ``eval_info.json``). Output ``ack``: every frame's reward counts, so the scorer is a lossless
+consumer: wire ``ack`` to the simulator's ``ack.eval`` input (contract credits).
 Writes ``eval_info.json`` (see :mod:`dora_sim_policy.evaluator`) after every episode, and
 ``videos/eval_episode_<n>.mp4`` for the first EVAL_VIDEOS episodes, into EVAL_OUTPUT_DIR
 (default ``outputs/eval/<date>/<time>_dora-sim_<policy type>``, relative to the user's shell).
@@ -27,6 +28,8 @@ import numpy as np
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.config import ConfigError, env_int, env_str
+from dora_sim.flow import Acker
+from dora_sim.link import INPUT, ContractVersionError, NodeLink
 from dora_sim_policy.evaluator import EpisodeRecord, EvalBook, eval_info
 
 log = logging.getLogger("dora-sim-eval")
@@ -109,17 +112,18 @@ class EvalWriter:
         self.videos = VideoWriter(out_dir / "videos", videos, c.DEFAULT_FPS) if videos else None
         self.extra = extra
         self.started: float | None = None  # the first episode's start, as lerobot-eval times
+        self.acker: Acker | None = None  # credits to the simulator, when `ack` is wired
 
     def on_input(self, input_id: str, value: Any, md: dict) -> None:
         if input_id == c.EPISODE:
-            kind = codec.decode_text(value, c.EPISODE)
-            if kind == c.EPISODE_START:
+            event = codec.decode_episode(value, md)
+            if isinstance(event, codec.EpisodeStart):
                 self.started = self.started or time.time()
-                self.book.on_start(md)
+                self.book.on_start(event)
                 if self.videos is not None:
-                    self.videos.fps = int(md.get(c.MD_FPS, self.videos.fps))
-            elif kind == c.EPISODE_END:
-                self.on_end(self.book.on_end(md))
+                    self.videos.fps = event.fps
+            else:
+                self.on_end(self.book.on_end(event))
         elif input_id == c.STATUS:  # the sim's loop health: did the eval run in real time?
             self.extra["sim_status"] = asdict(
                 codec.SimStatus.from_json(codec.decode_text(value, c.STATUS))
@@ -128,6 +132,8 @@ class EvalWriter:
             stamp = codec.FrameStamp.from_metadata(md)
             if stamp.phase == c.PHASE_EPISODE:
                 self.book.on_frame(stamp.episode_index, float(md.get(c.MD_REWARD, 0.0)))
+            if self.acker is not None:
+                self.acker.take(stamp.frame)
         elif input_id.startswith(c.IMAGE_PREFIX) and self.videos is not None:
             stamp = codec.FrameStamp.from_metadata(md)
             if stamp.phase == c.PHASE_EPISODE:
@@ -188,14 +194,21 @@ def run() -> int:
     from dora import Node
 
     log.info("writing %s", out_dir / "eval_info.json")
-    for event in Node():
-        if event["type"] == "INPUT":
+    link = NodeLink(Node())
+    if c.ACK in (link.node_config().get("outputs") or []):
+        writer.acker = Acker(link)
+    try:
+        for event in link.events():
+            if event.kind != INPUT:
+                continue
             try:
-                writer.on_input(event["id"], event["value"], event["metadata"])
+                writer.on_input(event.id, event.value, event.metadata)
             except (codec.ContractError, KeyError, ValueError) as err:
-                log.error("rejected %s message: %s", event["id"], err)
-        elif event["type"] == "STOP":
-            break
+                log.error("rejected %s message: %s", event.id, err)
+    except ContractVersionError as err:
+        log.error("%s", err)
+        writer.close()
+        return 2
     return writer.close()
 
 

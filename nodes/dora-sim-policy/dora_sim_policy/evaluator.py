@@ -22,11 +22,7 @@ from typing import Any
 import numpy as np
 
 from dora_sim import contract as c
-
-
-def _flag(value: Any) -> bool:
-    """Metadata booleans may arrive as bools or as their string form."""
-    return value if isinstance(value, bool) else str(value).lower() in {"true", "1"}
+from dora_sim.codec import EpisodeEnd, EpisodeStart
 
 
 @dataclass
@@ -58,11 +54,10 @@ class EvalBook:
             self.episodes[episode] = EpisodeRecord(episode, task, seed)
         return self.episodes[episode]
 
-    def on_start(self, md: dict) -> None:
-        seed = md.get(c.MD_SEED)
-        record = self._record(int(md[c.MD_EPISODE]))
-        record.task = str(md.get(c.MD_TASK, ""))
-        record.seed = None if seed is None else int(seed)
+    def on_start(self, event: EpisodeStart) -> None:
+        record = self._record(event.episode_index)
+        record.task = event.task
+        record.seed = event.seed
 
     def on_frame(self, episode: int, reward: float) -> None:
         record = self._record(episode)
@@ -70,13 +65,13 @@ class EvalBook:
         record.sum_reward += reward
         record.max_reward = max(record.max_reward, reward)
 
-    def on_end(self, md: dict) -> EpisodeRecord:
-        record = self._record(int(md[c.MD_EPISODE]))
-        record.reason = str(md.get(c.MD_END_REASON))
-        record.success = _flag(md.get(c.MD_SUCCESS, False))
-        record.num_frames = int(md.get(c.MD_NUM_FRAMES, record.frames))
-        record.sim_time_s = float(md.get(c.MD_SIM_TIME, 0.0))
-        record.wall_time_s = float(md.get(c.MD_WALL_TIME, 0.0))
+    def on_end(self, event: EpisodeEnd) -> EpisodeRecord:
+        record = self._record(event.episode_index)
+        record.reason = event.reason
+        record.success = event.success
+        record.num_frames = event.num_frames
+        record.sim_time_s = event.sim_time
+        record.wall_time_s = event.wall_time
         return record
 
     def counted(self) -> list[EpisodeRecord]:

@@ -2,7 +2,7 @@
 
 Inputs: ``observation.state`` and ``observation.images.<camera>`` from the simulator (use
 ``queue_size: 1``: latest wins), ``episode`` (start events carry the task instruction).
-Outputs: ``action`` (float32[6], so101 units; metadata ``frame`` = the frame it is meant for),
+Outputs: ``action`` (float32[6], so101 units; metadata ``for_frame`` = the frame it is meant for),
 optionally ``status`` (JSON, once a second of sim time) and ``control`` (``stop`` to the sim when
 the policy fails, so an eval never reports a broken policy as a bad one).
 
@@ -32,6 +32,7 @@ import yaml
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.config import ConfigError
+from dora_sim.link import INPUT, ContractVersionError, NodeLink
 from dora_sim_policy.assembler import ObservationAssembler
 from dora_sim_policy.config import PolicyConfig, load_config
 from dora_sim_policy.features import FeatureMap
@@ -69,14 +70,14 @@ class PolicyNode:
 
     def __init__(
         self,
-        node: Any,
+        link: NodeLink,
         runner: ChunkRunner,
         worker: InferenceWorker,
         features: FeatureMap,
         config: PolicyConfig,
         outputs: list[str],
     ):
-        self.node = node
+        self.link = link
         self.runner = runner
         self.worker = worker
         self.config = config
@@ -92,7 +93,7 @@ class PolicyNode:
         self.collect_results()
         try:
             if input_id == c.EPISODE:
-                self.on_episode(codec.decode_text(value, c.EPISODE), metadata)
+                self.on_episode(codec.decode_episode(value, metadata))
             elif input_id == c.STATE:
                 self.on_state(value, metadata)
             elif input_id.startswith(c.IMAGE_PREFIX):
@@ -105,15 +106,15 @@ class PolicyNode:
         except codec.ContractError as err:
             log.error("rejected %s message: %s", input_id, err)
 
-    def on_episode(self, kind: str, md: dict) -> None:
-        episode = int(md.get(c.MD_EPISODE, -1))
-        if kind == c.EPISODE_START:
-            self.tasks[episode] = str(md.get(c.MD_TASK, ""))
-            self.fps = int(md.get(c.MD_FPS, self.fps))
-        elif kind == c.EPISODE_END:
+    def on_episode(self, event: codec.EpisodeStart | codec.EpisodeEnd) -> None:
+        episode = event.episode_index
+        if isinstance(event, codec.EpisodeStart):
+            self.tasks[episode] = event.task
+            self.fps = event.fps
+        else:
             s = self.runner.stats.summary(self.fps)
             print(
-                f"[dora-sim-policy] episode {episode} ended ({md.get(c.MD_END_REASON)}); "
+                f"[dora-sim-policy] episode {episode} ended ({event.reason}); "
                 f"session so far: {s['chunks']} chunks, latency p50 {s['chunk_latency_ms_p50']}"
                 f" ms (max {s['chunk_latency_frames_max']} frames), starved {s['starved_frames']}"
                 f" frames, non-finite held {s['nonfinite_held']}, {s['control_hz_held']} Hz",
@@ -126,12 +127,9 @@ class PolicyNode:
         self.frame = stamp.frame
         action = self.runner.on_state(stamp)
         if action is not None:
-            out_md = {
-                c.MD_FRAME: stamp.frame + 1,
-                c.MD_EPISODE: stamp.episode_index,
-                c.MD_SENT_AT: time.time_ns(),
-            }
-            self.node.send_output(c.ACTION, codec.encode_joints(action), out_md)
+            out_md = codec.CommandStamp(for_frame=stamp.frame + 1).to_metadata()
+            out_md[c.MD_SENT_AT] = time.time_ns()
+            self.link.send(c.ACTION, codec.encode_joints(action), out_md)
         self.on_observation_part(c.STATE, stamp, state)
         frames = self.runner.stats.frames
         if frames >= self.config.missing_input_frames and self.assembler.missing():
@@ -142,8 +140,8 @@ class PolicyNode:
         if frames % self.fps == 0 and "status" in self.outputs:
             summary = self.runner.stats.summary(self.fps)
             summary.update(frame=self.frame, device=self.config.device)
-            self.node.send_output(
-                "status", codec.encode_text(json.dumps(summary)), {c.MD_FRAME: self.frame}
+            self.link.send(
+                c.STATUS, codec.encode_text(json.dumps(summary)), {c.MD_FRAME: self.frame}
             )
 
     def on_observation_part(self, key: str, stamp: codec.FrameStamp, value: np.ndarray) -> None:
@@ -166,8 +164,8 @@ class PolicyNode:
         if self.fatal is None:
             self.fatal = reason
             log.error("%s", reason)
-            if "control" in self.outputs:
-                self.node.send_output("control", codec.encode_control(c.CONTROL_STOP), {})
+            if c.CONTROL in self.outputs:
+                self.link.send(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
 
 
 def prepare(config: PolicyConfig) -> tuple[ChunkRunner, InferenceWorker, FeatureMap, str]:
@@ -220,20 +218,18 @@ def run() -> int:
     from dora import Node
 
     worker.start()
-    node = Node()
-    outputs = list(node.node_config().get("outputs", []))
+    link = NodeLink(Node())
+    outputs = list(link.node_config().get("outputs", []))
     config = dataclasses.replace(config, device=device)
-    policy_node = PolicyNode(node, runner, worker, features, config, outputs)
+    policy_node = PolicyNode(link, runner, worker, features, config, outputs)
     try:
-        for event in node:
-            if event["type"] == "INPUT":
-                policy_node.on_input(event["id"], event["value"], event["metadata"])
+        for event in link.events():
+            if event.kind == INPUT:
+                policy_node.on_input(event.id, event.value, event.metadata)
                 if policy_node.fatal:
                     break
-            elif event["type"] == "STOP":
-                break
-            elif event["type"] == "ERROR":
-                log.warning("dora error event: %s", event.get("error"))
+    except ContractVersionError as err:
+        policy_node.fail(str(err))
     finally:
         worker.close()
         # A thread killed inside a torch kernel at interpreter exit aborts the process.

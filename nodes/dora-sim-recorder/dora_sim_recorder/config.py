@@ -19,10 +19,13 @@ from dora_sim_recorder import store
 EXPORT_ALL = "all"
 EXPORT_SUCCEEDED = "succeeded"
 EXPORT_MODES = (EXPORT_ALL, EXPORT_SUCCEEDED)
-# LeRobot 0.4.4's accepted codecs (lerobot.datasets.video_utils.VALID_VIDEO_CODECS, minus "auto"
+# LeRobot's accepted codecs (lerobot.datasets.video_utils.VALID_VIDEO_CODECS, minus "auto"
 # which probes hardware and is accepted too); checked here so a typo fails before any frame.
 SOFTWARE_CODECS = ("libsvtav1", "h264", "hevc")
 DEFAULT_REPO_ID = "local/dora-sim-so101"
+# LeRobot's action feature, and the recorder's input of that name: wire the simulator's
+# APPLIED_ACTION to it (the joint target applied that tick, IK-resolved for Cartesian commands).
+ACTION_FEATURE = "action"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -40,6 +43,7 @@ class RecorderConfig:
     extra_inputs: tuple[tuple[str, str], ...]  # (feature key, input id) recorded as their own
     robot_type: str
     encoder_threads: int | None
+    buffer_mb: int = 512  # frames acknowledged ahead of the writer, at most this much memory
 
     @property
     def work_dir(self) -> Path:
@@ -63,7 +67,11 @@ def parse_extra_inputs(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         feature, _, input_id = item.rpartition("=")
         if not feature:
             feature = input_id if input_id.startswith("observation.") else f"observation.{input_id}"
-        if not input_id or feature in (c.ACTION, c.STATE) or feature.startswith(c.IMAGE_PREFIX):
+        if (
+            not input_id
+            or feature in (ACTION_FEATURE, c.STATE)
+            or feature.startswith(c.IMAGE_PREFIX)
+        ):
             raise ConfigError(
                 f"EXTRA_INPUTS item {item!r}: expected [feature=]input, not a "
                 "name that the recorder already uses"
@@ -109,4 +117,5 @@ def load_config() -> RecorderConfig:
         extra_inputs=parse_extra_inputs(env_list("EXTRA_INPUTS", ())),
         robot_type=env_str("ROBOT_TYPE", c.ROBOT_TYPE),
         encoder_threads=threads or None,
+        buffer_mb=env_int("RECORDER_BUFFER_MB", 512, minimum=16),
     )

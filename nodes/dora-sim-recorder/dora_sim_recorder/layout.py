@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from dora_sim import contract as c
-from dora_sim_recorder.config import ConfigError, RecorderConfig
+from dora_sim_recorder.config import ACTION_FEATURE, ConfigError, RecorderConfig
 
 IMAGE_NAMES = ["height", "width", "channels"]
-JOINT_INPUTS = frozenset({c.STATE, c.ACTION})
+JOINT_INPUTS = frozenset({c.STATE, ACTION_FEATURE})
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class StreamLayout:
     @property
     def streams(self) -> tuple[str, ...]:
         """Every per-tick input a frame is assembled from."""
-        joints = (c.ACTION,) if self.action else ()
+        joints = (ACTION_FEATURE,) if self.action else ()
         extras = tuple(input_id for _, input_id in self.extra_inputs)
         ordered = (*joints, *self.state_inputs, *extras, *self.cameras)
         return tuple(dict.fromkeys(ordered))
@@ -40,7 +40,7 @@ class StreamLayout:
         """One assembled tick → the dataset frame (without ``task``)."""
         frame: dict[str, np.ndarray] = {}
         if self.action:
-            frame[c.ACTION] = parts[c.ACTION]
+            frame[ACTION_FEATURE] = parts[ACTION_FEATURE]
         if self.state_inputs:
             vectors = [np.asarray(parts[i], dtype=np.float32) for i in self.state_inputs]
             frame[c.STATE] = vectors[0] if len(vectors) == 1 else np.concatenate(vectors)
@@ -59,7 +59,9 @@ class StreamLayout:
         """LeRobot feature spec for frames shaped like ``parts`` (one assembled tick)."""
         features: dict[str, dict[str, Any]] = {}
         if self.action:
-            features[c.ACTION] = _vector_feature(self.names(c.ACTION, parts[c.ACTION].size))
+            features[ACTION_FEATURE] = _vector_feature(
+                self.names(ACTION_FEATURE, parts[ACTION_FEATURE].size)
+            )
         if self.state_inputs:
             names = [n for i in self.state_inputs for n in self.names(i, parts[i].size)]
             features[c.STATE] = _vector_feature(names)
@@ -95,7 +97,7 @@ def layout_from_inputs(inputs: Iterable[str], config: RecorderConfig) -> StreamL
         )
     cameras = tuple(sorted(i for i in wired if i.startswith(c.IMAGE_PREFIX)))
     layout = StreamLayout(
-        action=c.ACTION in wired,
+        action=ACTION_FEATURE in wired,
         state_inputs=config.state_inputs,
         extra_inputs=config.extra_inputs,
         cameras=cameras,

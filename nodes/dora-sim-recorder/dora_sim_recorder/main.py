@@ -1,16 +1,22 @@
 """dora-sim-recorder: writes the simulator's frames into a LeRobot v3 dataset, crash safe.
 
-Inputs: per-tick ``action``, ``observation.state``, ``observation.images.<camera>`` (any wired;
-give them ``queue_policy: backpressure``: dora's default policy drops silently), ``episode`` (the
-simulator's start/end events, required), optionally ``control`` and inputs named in
-STATE_INPUTS/EXTRA_INPUTS. Outputs (optional): ``status`` (JSON, about once a second) and
-``control`` (``stop`` to the simulator once the dataset holds NUM_EPISODES episodes, or on a
-fatal error).
+Inputs: per-tick ``action`` (wire the sim's ``applied_action``: the dataset's action feature),
+``observation.state``, ``observation.images.<camera>`` (any wired), ``episode`` (the simulator's
+start/end events, required), optionally ``control`` and inputs named in STATE_INPUTS /
+EXTRA_INPUTS. Outputs: ``ack`` (credits: wire it to the sim's ``ack.recorder`` input, and give
+the per-tick inputs ``queue_size`` contract.CREDIT_QUEUE_SIZE or more: then nothing is dropped
+and the sim holds when the recorder falls behind), optionally ``status`` (JSON, about once a
+second) and ``control`` (``stop`` to the simulator once the dataset holds NUM_EPISODES episodes,
+or on a fatal error).
+
+The node connects to dora before it imports LeRobot, so the graph starts at once; frames are
+acknowledged into a memory buffer (RECORDER_BUFFER_MB) while LeRobot loads, then as the writer
+takes them.
 
 Configuration (environment): REPO_ID, DATASET_ROOT (default outputs/datasets/<REPO_ID>, relative
 to the shell's directory), NUM_EPISODES (episodes the dataset should hold; 0 = no limit),
 RESUME_RECORDING, VCODEC, EXPORT_MODE (all|succeeded), PUSH_TO_HUB, HUB_PRIVATE, STATE_INPUTS,
-EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS. See docs/recorder.md.
+EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS, RECORDER_BUFFER_MB. See docs/recorder.md.
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from dora import Node
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.cli import start_node
-from dora_sim_recorder.assembler import FrameAssembler
+from dora_sim.flow import Acker
+from dora_sim.link import CLOSED, INPUT, STOP, ContractVersionError, NodeLink
+from dora_sim_recorder.assembler import Frame, FrameAssembler
 from dora_sim_recorder.config import ConfigError, RecorderConfig, load_config
-from dora_sim_recorder.layout import StreamLayout, layout_from_inputs
-from dora_sim_recorder.messages import decode_vector, validate_episode_event
+from dora_sim_recorder.layout import JOINT_INPUTS, StreamLayout, layout_from_inputs
+from dora_sim_recorder.messages import decode_vector
 from dora_sim_recorder.sequencer import EndEpisode, EpisodeSequencer, WriterCommand
 from dora_sim_recorder.status import RateMeter, RecorderStatus
 from dora_sim_recorder.store import DatasetStore, StoreError
-from dora_sim_recorder.writer import DatasetWriter, FatalError, WriterThread
+from dora_sim_recorder.writer import DatasetWriter, Taken, WriterThread
 
 log = logging.getLogger("dora-sim-recorder")
 
@@ -44,14 +52,16 @@ CONSOLE_PERIOD_S = 2.0
 BEHIND_WARN_S = 2.0  # warn loudly when this many seconds of frames wait to be written
 # A wired input that has sent nothing while the others sent this many seconds: miswired.
 SILENT_AFTER_S = 3.0
-DORA_ALL_CLOSED = "ALL_INPUTS_CLOSED"
+ACK_POLL_S = 0.01  # while frames wait for the writer, how often its progress is checked
 
 
 class RecorderNode:
     """Glue between dora events, the frame assembler, the sequencer and the writer thread."""
 
-    def __init__(self, node: Any, writer: DatasetWriter, layout: StreamLayout, outputs: set[str]):
-        self.node = node
+    def __init__(
+        self, link: NodeLink, writer: DatasetWriter, layout: StreamLayout, outputs: set[str]
+    ):
+        self.link = link
         self.config = writer.config
         self.layout = layout
         self.outputs = outputs
@@ -74,6 +84,9 @@ class RecorderNode:
         self.last_status = 0.0
         self.last_console = 0.0
         self.last_behind_warning = 0.0
+        self.acker = Acker(link) if c.ACK in outputs else None
+        self.released = -1  # newest frame handed to the writer thread
+        self.buffer_frames: int | None = None  # frames acknowledged ahead of the writer
 
     # --- inputs ---
     def on_input(self, input_id: str, value: Any, metadata: dict[str, Any]) -> None:
@@ -101,8 +114,27 @@ class RecorderNode:
         if refusal:
             self.reject(input_id, refusal)
         for frame in frames:
-            self.dispatch(self.sequencer.on_frame(frame))
+            self.release(frame)
         self.check_silent_inputs()
+
+    def release(self, frame: Frame) -> None:
+        """Hand a whole frame to the sequencer and writer; it is acknowledged once taken."""
+        self.dispatch(self.sequencer.on_frame(frame))
+        if self.buffer_frames is None and frame.parts:
+            size = sum(part.nbytes for part in frame.parts.values())
+            self.buffer_frames = max(2 * c.CREDIT_WINDOW, self.config.buffer_mb * 2**20 // size)
+        self.released = max(self.released, frame.number)
+        self.thread.commands.put(Taken(frame.number))
+
+    def send_ack(self) -> None:
+        """Credits: frames the writer has handled, plus a bounded buffer ahead of it (frames
+        wait there while LeRobot loads, or while the writer saves an episode)."""
+        if self.acker is None or self.released <= self.acker.taken:
+            return
+        ahead = self.buffer_frames or 2 * c.CREDIT_WINDOW
+        frame = min(self.released, self.writer.stats.taken + ahead)
+        if frame > self.acker.taken:
+            self.acker.take(frame)
 
     def check_silent_inputs(self) -> None:
         """A wired stream that never delivers (e.g. a camera the simulator does not render)
@@ -120,7 +152,7 @@ class RecorderNode:
     def decode(self, input_id: str, value: Any, metadata: dict[str, Any]) -> np.ndarray:
         if input_id.startswith(c.IMAGE_PREFIX):
             part = codec.decode_image(value, metadata, input_id)  # zero-copy view
-        elif input_id in (c.ACTION, c.STATE):
+        elif input_id in JOINT_INPUTS:
             part = codec.decode_joints(value, input_id)
         else:
             part = decode_vector(value, input_id)
@@ -132,10 +164,9 @@ class RecorderNode:
         return part
 
     def on_episode(self, value: Any, metadata: dict[str, Any]) -> None:
-        kind = codec.decode_text(value, c.EPISODE)
-        event = validate_episode_event(kind, metadata)
-        if kind == c.EPISODE_START:
-            self.fps = event[c.MD_FPS]
+        event = codec.decode_episode(value, metadata)
+        if isinstance(event, codec.EpisodeStart):
+            self.fps = event.fps
             self.assembler.horizon = max(self.assembler.horizon, 10 * self.fps)
             self.dispatch(self.sequencer.on_start(event))
         else:
@@ -150,7 +181,7 @@ class RecorderNode:
         self.closed.add(input_id)
         if input_id in self.streams:
             for frame in self.assembler.close(input_id):
-                self.dispatch(self.sequencer.on_frame(frame))
+                self.release(frame)
         if self.streams | {c.EPISODE} <= self.closed and not self.session_over:
             log.info("the simulator's outputs closed: finishing")
             self.finish_inputs()
@@ -175,7 +206,7 @@ class RecorderNode:
     def finish_inputs(self) -> None:
         """No more input will come: resolve what is pending and let the writer finish."""
         for frame in self.assembler.flush():
-            self.dispatch(self.sequencer.on_frame(frame))
+            self.release(frame)
         self.dispatch(self.sequencer.flush())
         self.session_over = True
 
@@ -183,7 +214,7 @@ class RecorderNode:
         if c.CONTROL in self.outputs and not self.stop_sent:
             self.stop_sent = True
             log.info("asking the simulator to stop: %s", why)
-            self.node.send_output(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
+            self.link.send(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
 
     # --- progress ---
     def status(self, state: str) -> RecorderStatus:
@@ -221,7 +252,7 @@ class RecorderNode:
         self.last_status = now
         status = self.status(state)
         if c.STATUS in self.outputs:
-            self.node.send_output(c.STATUS, codec.encode_text(status.to_json()))
+            self.link.send(c.STATUS, codec.encode_text(status.to_json()))
         if force or now - self.last_console >= CONSOLE_PERIOD_S:
             self.last_console = now
             print(status.line(), flush=True)
@@ -243,16 +274,20 @@ class RecorderNode:
         while not self.session_over:
             if self.failed() or self.writer.stats.goal_reached:
                 break
-            event = self.node.next(timeout=0.5)
-            if event is None or event["type"] == "ERROR":  # timeout (dora 1.1 says ERROR)
-                pass
-            elif event["type"] == "INPUT":
-                self.on_input(event["id"], event["value"], event["metadata"])
-            elif event["type"] == "INPUT_CLOSED":
-                self.on_closed(event["id"])
-            elif event["type"] == "STOP":
-                user_stop = is_user_stop(event)
+            waiting = self.acker is not None and self.released > self.acker.taken
+            try:
+                event = self.link.next(timeout=ACK_POLL_S if waiting else 0.5)
+            except ContractVersionError as err:
+                self.error = str(err)
+                break
+            if event.kind == INPUT:
+                self.on_input(event.id, event.value, event.metadata)
+            elif event.kind == CLOSED:
+                self.on_closed(event.id)
+            elif event.ends:
+                user_stop = event.kind == STOP
                 self.finish_inputs()
+            self.send_ack()
             self.report("recording")
         return self.finish(user_stop)
 
@@ -268,8 +303,11 @@ class RecorderNode:
         while self.thread.is_alive():
             self.thread.join(timeout=0.2)
             if deadline is None:
-                event = self.node.next(timeout=0.01)
-                if is_user_stop(event):
+                try:
+                    stop = self.link.next(timeout=0.01).kind == STOP
+                except ContractVersionError:
+                    stop = False  # already refused; finishing what is saved goes on
+                if stop:
                     deadline = time.monotonic() + STOP_BUDGET_S
                     self.writer.deadline = deadline
                     self.thread.push = False
@@ -300,11 +338,6 @@ class RecorderNode:
             )
 
 
-def is_user_stop(event: dict[str, Any] | None) -> bool:
-    """A STOP from dora (Ctrl-C, ``dora stop``), not the one that follows closed inputs."""
-    return event is not None and event["type"] == "STOP" and event.get("id") != DORA_ALL_CLOSED
-
-
 def print_summary(config: RecorderConfig, writer: DatasetWriter) -> None:
     stats = writer.stats
     root, repo = config.root, config.repo_id
@@ -333,30 +366,27 @@ def check_root(config: RecorderConfig) -> None:
             f"{root} already exists: set RESUME_RECORDING=1 to continue it, or "
             "choose another DATASET_ROOT (nothing was overwritten)"
         )
-    if not root.exists() and not config.resume and (config.work_dir / "commit.json").exists():
+    pending = (config.work_dir / "commit.json").exists()
+    if config.resume and not (root / "meta" / "info.json").is_file() and not pending:
+        raise StoreError(
+            f"RESUME_RECORDING=1 but there is no dataset at {root} (meta/info.json missing)"
+        )
+    if not root.exists() and not config.resume and pending:
         raise StoreError(
             f"the first save into {root} was interrupted; RESUME_RECORDING=1 "
             f"completes it (or delete {config.work_dir} to drop it)"
         )
 
 
-def prepare(config: RecorderConfig) -> DatasetWriter:
-    """Everything that can fail or take long before the node connects to dora.
-
-    A node that exits before connecting makes ``dora run`` fail at once with its error, and one
-    that connects late delays the start of the whole graph: both are what a bad configuration
-    and a seconds-long LeRobot import should do.
-    """
+def claim(config: RecorderConfig) -> DatasetWriter:
+    """What can fail fast, before the node connects to dora (a node that exits before
+    connecting makes ``dora run`` fail at once with its message): the configuration, the
+    dataset directory and its lock. LeRobot is imported later, in the writer thread, so the
+    graph never waits for it."""
     check_root(config)
     store = DatasetStore(config.root, config.work_dir)
     store.acquire()  # also proves the directory is writable
-    writer = DatasetWriter(config, store)
-    try:
-        writer.prepare()
-    except BaseException:
-        writer.close()  # releases the lock; the work copy is disposable, a pending commit kept
-        raise
-    return writer
+    return DatasetWriter(config, store)
 
 
 def main(argv: list[str] | None = None, node: Any = None) -> int:
@@ -367,19 +397,20 @@ def main(argv: list[str] | None = None, node: Any = None) -> int:
     log.setLevel(logging.INFO)
     try:
         config = load_config()
-        writer = prepare(config)
-    except (ConfigError, StoreError, FatalError) as err:
+        writer = claim(config)
+    except (ConfigError, StoreError) as err:
         log.error("%s", err)
         return 2
-    node = node if node is not None else Node()
-    node_config = node.node_config() or {}
+    codec.warm_up()
+    link = NodeLink(node if node is not None else Node())
+    node_config = link.node_config()
     outputs = set(node_config.get("outputs") or [])
     try:
         layout = layout_from_inputs((node_config.get("inputs") or {}).keys(), config)
     except ConfigError as err:
         log.error("%s", err)
         if c.CONTROL in outputs:
-            node.send_output(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
+            link.send(c.CONTROL, codec.encode_control(c.CONTROL_STOP))
         writer.close()
         return 2
     log.info(
@@ -392,7 +423,7 @@ def main(argv: list[str] | None = None, node: Any = None) -> int:
         config.vcodec,
         " — resuming" if config.resume else "",
     )
-    return RecorderNode(node, writer, layout, outputs).run()
+    return RecorderNode(link, writer, layout, outputs).run()
 
 
 if __name__ == "__main__":

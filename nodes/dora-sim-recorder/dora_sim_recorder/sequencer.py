@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dora_sim import contract as c
+from dora_sim.codec import EpisodeEnd as EndEvent
+from dora_sim.codec import EpisodeStart as StartEvent
 from dora_sim_recorder.assembler import Frame
 from dora_sim_recorder.config import EXPORT_SUCCEEDED
 
@@ -72,20 +74,20 @@ class EpisodeSequencer:
         self.export_mode = export_mode
         self.max_held = max_held
         self.open: _Open | None = None
-        self.starts: dict[int, dict[str, Any]] = {}
-        self.ends: dict[int, dict[str, Any]] = {}
+        self.starts: dict[int, StartEvent] = {}
+        self.ends: dict[int, EndEvent] = {}
         self.held: deque[Frame] = deque()
         self.counters = SequencerCounters()
         self.messages: list[str] = []  # warnings for the node to log, drained by the caller
 
     # --- inputs ---
-    def on_start(self, metadata: dict[str, Any]) -> list[WriterCommand]:
-        self.starts[int(metadata[c.MD_EPISODE])] = metadata
+    def on_start(self, event: StartEvent) -> list[WriterCommand]:
+        self.starts[event.episode_index] = event
         return self._drain_held()
 
-    def on_end(self, metadata: dict[str, Any]) -> list[WriterCommand]:
-        index = int(metadata[c.MD_EPISODE])
-        self.ends[index] = metadata
+    def on_end(self, event: EndEvent) -> list[WriterCommand]:
+        index = event.episode_index
+        self.ends[index] = event
         if self.open is not None and self.open.start.index == index:
             return self._finish_if_complete() + self._drain_held()
         if index not in self.starts:
@@ -157,12 +159,7 @@ class EpisodeSequencer:
             return out, False
         self._drop_unseen(before=stamp.episode_index)
         self.open = _Open(
-            StartEpisode(
-                index=stamp.episode_index,
-                task=str(start[c.MD_TASK]),
-                fps=int(start[c.MD_FPS]),
-                seed=int(start.get(c.MD_SEED, -1)),
-            )
+            StartEpisode(index=stamp.episode_index, task=start.task, fps=start.fps, seed=start.seed)
         )
         out.append(self.open.start)
         return out + self._frame_of_open(frame) + self._finish_if_complete(), True
@@ -210,7 +207,7 @@ class EpisodeSequencer:
         opened = self.open
         if opened is None or opened.start.index not in self.ends:
             return []
-        if opened.expected < int(self.ends[opened.start.index][c.MD_NUM_FRAMES]):
+        if opened.expected < self.ends[opened.start.index].num_frames:
             return []
         return [self._finish()]
 
@@ -218,17 +215,16 @@ class EpisodeSequencer:
         opened = self.open
         assert opened is not None
         end = self.ends.pop(opened.start.index)
-        num_frames = int(end[c.MD_NUM_FRAMES])
+        num_frames = end.num_frames
         if opened.expected < num_frames:
             missing = num_frames - opened.expected
             self.counters.frames_lost += missing
             self._problem(f"episode frames {opened.expected}..{num_frames - 1} missing")
         elif opened.expected > num_frames:
             self._problem(f"{opened.expected} frames arrived, the simulator counted {num_frames}")
-        reason = str(end.get(c.MD_END_REASON, ""))
-        success = _as_bool(end.get(c.MD_SUCCESS, False))
+        reason, success = end.reason, end.success
         why = ""
-        if reason in c.DISCARDED_REASONS:
+        if end.discarded:
             why = f"ended by {reason}"
         elif opened.problems:
             why = "frames missing or duplicated: " + "; ".join(opened.problems)
@@ -243,7 +239,7 @@ class EpisodeSequencer:
             reason=reason,
             success=success,
             num_frames=num_frames,
-            last=_as_bool(end.get(c.MD_LAST, False)),
+            last=end.last,
             problems=tuple(opened.problems),
             why_dropped=why,
         )
@@ -263,9 +259,3 @@ class EpisodeSequencer:
             problems=tuple(opened.problems),
             why_dropped=why,
         )
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes"}
-    return bool(value)

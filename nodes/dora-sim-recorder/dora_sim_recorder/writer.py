@@ -1,8 +1,9 @@
 """The dataset writer: LeRobot's own ``LeRobotDataset`` driven episode by episode, crash safe.
 
-``prepare`` runs before the node connects to dora (LeRobot's import alone takes seconds, and dora
-starts the graph only once every node is connected, so no frame waits for it); everything else
-runs in the recorder's writer thread, so that saving never stalls the dora event loop.
+Everything here runs in the recorder's writer thread, so that LeRobot's import (seconds),
+saving and encoding never stall the dora event loop: the node connects to dora at once (dora
+starts the graph only when every node has connected) and buffers frames while ``prepare`` imports
+LeRobot, then the writer catches up.
 
 Frames go to ``add_frame`` with LeRobot's streaming encoder (one encoder thread per camera, an
 unbounded queue so that no frame is ever dropped). A kept episode is saved with
@@ -34,6 +35,13 @@ class FatalError(RuntimeError):
     """The session cannot go on (resume mismatch, unwritable dataset, failed commit)."""
 
 
+@dataclass(frozen=True)
+class Taken:
+    """Marker after the commands of sim frame ``frame``: once handled, the frame is safe."""
+
+    frame: int
+
+
 @dataclass
 class WriterStats:
     """Progress counters, written by the writer thread and read by the node for its status."""
@@ -48,6 +56,8 @@ class WriterStats:
     saving: bool = False
     save_times_s: list[float] = field(default_factory=list)  # save + commit + reopen, per episode
     goal_reached: bool = False
+    ready: bool = False  # LeRobot imported, the dataset to resume read
+    taken: int = -1  # newest sim frame whose commands the writer has handled (credits)
 
 
 class DatasetWriter:
@@ -150,7 +160,10 @@ class DatasetWriter:
         dataset.push_to_hub(private=self.config.private)
 
     # --- commands ---
-    def handle(self, command: WriterCommand) -> None:
+    def handle(self, command: WriterCommand | Taken) -> None:
+        if isinstance(command, Taken):
+            self.stats.taken = command.frame
+            return
         if self.stats.goal_reached:
             return
         if isinstance(command, StartEpisode):
@@ -376,13 +389,15 @@ class WriterThread(threading.Thread):
     def __init__(self, writer: DatasetWriter):
         super().__init__(name="dora-sim-recorder-writer", daemon=True)
         self.writer = writer
-        self.commands: queue.Queue[WriterCommand | None] = queue.Queue()
+        self.commands: queue.Queue[WriterCommand | Taken | None] = queue.Queue()
         self.error: str | None = None
         self.push = False  # push to the Hub after a clean finish
 
     def run(self) -> None:
         writer = self.writer
         try:
+            writer.prepare()
+            writer.stats.ready = True
             while (command := self.commands.get()) is not None:
                 writer.handle(command)
         except FatalError as err:

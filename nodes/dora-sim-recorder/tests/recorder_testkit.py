@@ -39,13 +39,16 @@ def grey(frame: int) -> int:
     return 30 + (frame * 37) % 190
 
 
+ACTION = "action"  # the recorder's input (and LeRobot feature) fed by the sim's applied action
+
+
 def node_config(cameras: tuple[str, ...] = CAMERAS, control: bool = True) -> dict[str, Any]:
-    inputs = [c.ACTION, c.STATE, c.EPISODE, *(c.image_topic(cam) for cam in cameras)]
+    inputs = [ACTION, c.STATE, c.EPISODE, *(c.image_topic(cam) for cam in cameras)]
     if control:
         inputs.append(c.CONTROL)
     return {
         "inputs": {i: {"source": f"sim/{i}", "queue_size": 10000} for i in inputs},
-        "outputs": [c.STATUS, c.CONTROL],
+        "outputs": [c.ACK, c.STATUS, c.CONTROL],
     }
 
 
@@ -63,28 +66,25 @@ def sim_events(
     rng = random.Random(shuffle_seed)
     for n, spec in enumerate(episodes):
         index = first_episode_index + n
-        start_md = {
-            c.MD_FRAME: frame,
-            c.MD_EPISODE: index,
-            c.MD_TASK: TASK,
-            c.MD_SEED: n,
-            c.MD_FPS: fps,
-        }
-        events.append(_event(c.EPISODE, codec.encode_text(c.EPISODE_START), start_md))
+        start = codec.EpisodeStart(frame, index, TASK, n, fps)
+        events.append(_event(c.EPISODE, *codec.encode_episode(start)))
         ticks = []
         for i in range(spec.frames):
             stamp = codec.FrameStamp(frame, index, i, i / fps, c.PHASE_EPISODE)
             ticks.append(tick_parts(stamp, cameras))
             frame += 1
-        end_md = dict(start_md)
-        end_md.update(
-            {
-                c.MD_FRAME: frame,
-                c.MD_SUCCESS: spec.success,
-                c.MD_END_REASON: spec.reason,
-                c.MD_NUM_FRAMES: spec.frames,
-                c.MD_LAST: n == len(episodes) - 1,
-            }
+        end = codec.EpisodeEnd(
+            frame=frame,
+            episode_index=index,
+            task=TASK,
+            seed=n,
+            fps=fps,
+            success=spec.success,
+            reason=spec.reason,
+            num_frames=spec.frames,
+            sim_time=spec.frames / fps,
+            wall_time=spec.frames / fps,
+            last=n == len(episodes) - 1,
         )
         for i in range(reset_frames):
             stamp = codec.FrameStamp(frame, index, i, i / fps, c.PHASE_RESET)
@@ -97,7 +97,7 @@ def sim_events(
                     parts[k], parts[k + 1] = parts[k + 1], parts[k]
         split = len(parts) - reset_frames * (2 + len(cameras))
         events += parts[:split]
-        events.append(_event(c.EPISODE, codec.encode_text(c.EPISODE_END), end_md))
+        events.append(_event(c.EPISODE, *codec.encode_episode(end)))
         events += parts[split:]
     return events
 
@@ -111,7 +111,7 @@ def tick_parts(stamp: codec.FrameStamp, cameras: tuple[str, ...]) -> list[dict[s
     action[1] = 1.0
     parts = [
         _event(c.STATE, codec.encode_joints(state), md),
-        _event(c.ACTION, codec.encode_joints(action), md),
+        _event(ACTION, codec.encode_joints(action), md),
     ]
     for camera in cameras:
         image = np.full((HEIGHT, WIDTH, 3), grey(stamp.episode_frame), np.uint8)
@@ -121,7 +121,9 @@ def tick_parts(stamp: codec.FrameStamp, cameras: tuple[str, ...]) -> list[dict[s
 
 
 def _event(input_id: str, value: pa.Array, metadata: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "INPUT", "id": input_id, "value": value, "metadata": dict(metadata)}
+    """An input as dora delivers it from a dora-sim node (stamped with the contract version)."""
+    md = {**metadata, c.MD_CONTRACT: c.CONTRACT_VERSION}
+    return {"type": "INPUT", "id": input_id, "value": value, "metadata": md}
 
 
 def recorder_env(root: Path, **extra: str) -> dict[str, str]:

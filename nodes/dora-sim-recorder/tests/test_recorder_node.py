@@ -149,12 +149,12 @@ def corrupt(events: list[dict[str, Any]], input_id: str, episode_frame: int, how
 @pytest.mark.parametrize(
     ("input_id", "how"),
     [
-        (c.ACTION, "nan"),
+        (kit.ACTION, "nan"),
         (c.STATE, "short"),
         (c.STATE, "radians-as-ticks"),
         (c.image_topic("front"), "bad-size"),
         (c.image_topic("wrist"), "no-counters"),
-        (c.ACTION, "struct"),
+        (kit.ACTION, "struct"),
     ],
 )
 def test_malformed_messages_are_rejected_and_their_episode_discarded(root, input_id, how):
@@ -180,31 +180,23 @@ def test_a_duplicated_message_is_refused_and_reported_without_harm(root):
 
 def test_bad_episode_events_and_unknown_control_are_rejected(root):
     events = kit.sim_events([kit.Episode(6)])
-    events.insert(
-        0, {"type": "INPUT", "id": c.CONTROL, "value": pa.array(["jump"]), "metadata": {}}
-    )
-    events.insert(
-        1,
-        {
-            "type": "INPUT",
-            "id": c.EPISODE,
-            "value": codec.encode_text("pause"),
-            "metadata": {c.MD_EPISODE: 0},
-        },
-    )
-    events.insert(
-        2,
-        {
-            "type": "INPUT",
-            "id": c.EPISODE,
-            "value": codec.encode_text("start"),
-            "metadata": {c.MD_EPISODE: "zero"},
-        },
-    )
+    events[0:0] = [
+        kit._event(c.CONTROL, pa.array(["jump"]), {}),
+        kit._event(c.EPISODE, codec.encode_text("pause"), {c.MD_EPISODE: 0}),
+        kit._event(c.EPISODE, codec.encode_text("start"), {c.MD_EPISODE: "zero"}),
+    ]
     code, node = run_node(events)
     assert code == 0
     kit.check_dataset(root, [6])
     assert last_status(node)["rejected_messages"] == 3
+
+
+def test_a_peer_of_another_contract_version_fails_the_session_and_saves_nothing(root):
+    events = kit.sim_events([kit.Episode(6)])
+    events[0]["metadata"][c.MD_CONTRACT] = "1"  # an episode start from a first-wave simulator
+    code, _ = run_node(events)
+    assert code == 1
+    assert not root.exists()
 
 
 def test_existing_root_without_resume_is_refused_and_left_untouched(root):

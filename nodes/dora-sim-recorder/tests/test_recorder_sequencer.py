@@ -5,27 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from dora_sim import contract as c
-from dora_sim.codec import FrameStamp
+from dora_sim.codec import EpisodeEnd, EpisodeStart, FrameStamp
 from dora_sim_recorder.assembler import Frame
 from dora_sim_recorder.config import EXPORT_ALL, EXPORT_SUCCEEDED
 from dora_sim_recorder.sequencer import AddFrame, EndEpisode, EpisodeSequencer, StartEpisode
 
 
-def start(index: int, frame: int) -> dict[str, Any]:
-    return {c.MD_EPISODE: index, c.MD_FRAME: frame, c.MD_TASK: "t", c.MD_FPS: 30, c.MD_SEED: 0}
+def start(index: int, frame: int) -> EpisodeStart:
+    return EpisodeStart(frame, index, "t", 0, 30)
 
 
-def end(index: int, frame: int, frames: int, **extra: Any) -> dict[str, Any]:
-    md = {
-        c.MD_EPISODE: index,
-        c.MD_FRAME: frame,
-        c.MD_NUM_FRAMES: frames,
-        c.MD_END_REASON: c.END_TIME_LIMIT,
-        c.MD_SUCCESS: False,
-        c.MD_LAST: False,
-    }
-    md.update(extra)
-    return md
+def end(index: int, frame: int, frames: int, **extra: Any) -> EpisodeEnd:
+    fields = {"success": False, "reason": c.END_TIME_LIMIT, "last": False, **extra}
+    return EpisodeEnd(frame, index, "t", 0, 30, num_frames=frames, sim_time=frames / 30,
+                      wall_time=frames / 30, **fields)  # fmt: skip
 
 
 def frame(number: int, episode: int, episode_frame: int, phase: str = c.PHASE_EPISODE) -> Frame:

@@ -101,7 +101,7 @@ class SimLogger:
 
     # --- per-tick streams --------------------------------------------------------------------
     def joints(self, stream: str, value: Any, metadata: dict[str, Any]) -> None:
-        """``observation.state`` or ``action``: one scalar per joint."""
+        """``observation.state`` or ``applied_action``: one scalar per joint."""
         joints = codec.decode_joints(value, stream)
         if not self.accept(stream, Stamp.from_metadata(metadata)):
             return
@@ -111,15 +111,21 @@ class SimLogger:
         if stream == c.STATE and c.MD_SUCCESS in metadata:
             self.rec.log(layout.EPISODE_SUCCESS, rr.Scalars(float(bool(metadata[c.MD_SUCCESS]))))
 
-    def scene(self, value: Any, metadata: dict[str, Any]) -> None:
-        scene = codec.decode_scene(value, metadata)
-        if not self.accept(c.SCENE, Stamp.from_metadata(metadata)):
+    def ee_state(self, value: Any, metadata: dict[str, Any]) -> None:
+        """The tool centre point (between the jaw pads)."""
+        ee = codec.decode_ee_state(value)
+        if not self.accept(c.EE_STATE, Stamp.from_metadata(metadata)):
             return
         self.rec.log(
             layout.SCENE_EE,
-            rr.Points3D(scene.ee[:3], radii=0.008, colors=EE_COLOR, labels="gripper"),
+            rr.Points3D(ee.position, radii=0.008, colors=EE_COLOR, labels="gripper"),
         )
-        for name, pose in scene.objects.items():
+
+    def scene(self, value: Any, metadata: dict[str, Any]) -> None:
+        objects = codec.decode_scene(value, metadata)
+        if not self.accept(c.SCENE, Stamp.from_metadata(metadata)):
+            return
+        for name, pose in objects.items():
             self.rec.log(
                 layout.object_path(name),
                 rr.Points3D(pose[:3], radii=0.015, colors=OBJECT_COLOR, labels=name),
@@ -140,38 +146,30 @@ class SimLogger:
 
     # --- events --------------------------------------------------------------------------------
     def episode(self, value: Any, metadata: dict[str, Any]) -> None:
-        kind = codec.decode_text(value, c.EPISODE)
+        event = codec.decode_episode(value, metadata)
         self.at(Stamp.from_metadata(metadata))
-        index = metadata.get(c.MD_EPISODE, "?")
-        task = str(metadata.get(c.MD_TASK, ""))
-        if kind == c.EPISODE_START:
-            self.rec.log(layout.EPISODE_TASK, rr.TextDocument(task))
-            text = f"episode {index} start: {task} (seed {metadata.get(c.MD_SEED, '?')})"
+        if isinstance(event, codec.EpisodeStart):
+            self.rec.log(layout.EPISODE_TASK, rr.TextDocument(event.task))
+            text = f"episode {event.episode_index} start: {event.task} (seed {event.seed})"
             self.rec.log(layout.EPISODE_EVENTS, rr.TextLog(text, level="INFO"))
-        elif kind == c.EPISODE_END:
-            self.episode_end(index, metadata)
         else:
-            raise codec.ContractError(f"{c.EPISODE}: unknown event {kind!r}")
+            self.episode_end(event)
 
-    def episode_end(self, index: object, metadata: dict[str, Any]) -> None:
-        success = bool(metadata.get(c.MD_SUCCESS, False))
-        reason = str(metadata.get(c.MD_END_REASON, "?"))
-        frames = metadata.get(c.MD_NUM_FRAMES, "?")
-        sim_s = float(metadata.get(c.MD_SIM_TIME, 0.0))
-        wall_s = float(metadata.get(c.MD_WALL_TIME, 0.0))
-        verdict = "SUCCESS" if success else "failure"
+    def episode_end(self, event: codec.EpisodeEnd) -> None:
+        verdict = "SUCCESS" if event.success else "failure"
         text = (
-            f"episode {index} end: {verdict} ({reason}), {frames} frames,"
-            f" sim {sim_s:.2f} s / wall {wall_s:.2f} s"
+            f"episode {event.episode_index} end: {verdict} ({event.reason}), "
+            f"{event.num_frames} frames, sim {event.sim_time:.2f} s / wall {event.wall_time:.2f} s"
         )
-        if reason in c.DISCARDED_REASONS:
+        if event.discarded:
             text += " — discarded"
-        self.rec.log(layout.EPISODE_EVENTS, rr.TextLog(text, level="INFO" if success else "WARN"))
-        if reason in c.DISCARDED_REASONS:
+        level = "INFO" if event.success else "WARN"
+        self.rec.log(layout.EPISODE_EVENTS, rr.TextLog(text, level=level))
+        if event.discarded:
             return
         self.kept_episodes += 1
-        self.successes += int(success)
-        self.rec.log(layout.EPISODE_RESULT, rr.Scalars(float(success)))
+        self.successes += int(event.success)
+        self.rec.log(layout.EPISODE_RESULT, rr.Scalars(float(event.success)))
         self.rec.log(layout.EPISODE_SUCCESS_RATE, rr.Scalars(self.successes / self.kept_episodes))
 
     def status(self, value: Any, metadata: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.cli import start_node
 from dora_sim.config import ConfigError
+from dora_sim.link import INPUT, ContractVersionError, NodeLink
 from dora_sim_rerun import layout
 from dora_sim_rerun.config import load_config
 from dora_sim_rerun.flow import LatestSlots
@@ -63,10 +64,12 @@ class RerunNode:
                 pixels = codec.decode_image(value, metadata, input_id)
                 frame = ImageFrame(Stamp.from_metadata(metadata), pixels)
                 self.slots.put(input_id.removeprefix(c.IMAGE_PREFIX), frame)
-            elif input_id in (c.STATE, c.ACTION):
+            elif input_id in (c.STATE, c.APPLIED_ACTION):
                 self.logger.joints(input_id, value, metadata)
             elif input_id == c.SCENE:
                 self.logger.scene(value, metadata)
+            elif input_id == c.EE_STATE:
+                self.logger.ee_state(value, metadata)
             elif input_id == c.EPISODE:
                 self.logger.episode(value, metadata)
             elif input_id == c.STATUS:
@@ -74,10 +77,11 @@ class RerunNode:
             elif input_id not in self.warned_inputs:
                 self.warned_inputs.add(input_id)
                 log.warning(
-                    "ignoring unknown input %r (known: %s, %s, %s, %s, %s, %s<camera>)",
+                    "ignoring unknown input %r (known: %s, %s, %s, %s, %s, %s, %s<camera>)",
                     input_id,
                     c.STATE,
-                    c.ACTION,
+                    c.APPLIED_ACTION,
+                    c.EE_STATE,
                     c.SCENE,
                     c.EPISODE,
                     c.STATUS,
@@ -131,13 +135,11 @@ def run(node: Any, logger: SimLogger) -> RerunNode:
     rerun_node = RerunNode(logger)
     rerun_node.start()
     try:
-        for event in node:
-            if event["type"] == "INPUT":
-                rerun_node.on_input(event["id"], event["value"], event["metadata"])
-            elif event["type"] == "STOP":
-                break
-            elif event["type"] == "ERROR":
-                log.warning("dora error event: %s", event.get("error"))
+        for event in NodeLink(node).events():
+            if event.kind == INPUT:
+                rerun_node.on_input(event.id, event.value, event.metadata)
+    except ContractVersionError as err:
+        log.error("%s", err)
     finally:
         rerun_node.close()
     return rerun_node
