@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dora_sim import contract as c
-from dora_sim.config import ConfigError, env_bool, env_int, env_list, env_str
+from dora_sim.config import ConfigError, env_bool, env_float, env_int, env_list, env_str
 from dora_sim_recorder import store
 
 EXPORT_ALL = "all"
@@ -44,6 +44,7 @@ class RecorderConfig:
     robot_type: str
     encoder_threads: int | None
     buffer_mb: int = 512  # frames acknowledged ahead of the writer, at most this much memory
+    frame_delay_s: float = 0.0  # extra time the writer takes per frame (tests: a slow disk)
 
     @property
     def work_dir(self) -> Path:
@@ -117,5 +118,6 @@ def load_config() -> RecorderConfig:
         extra_inputs=parse_extra_inputs(env_list("EXTRA_INPUTS", ())),
         robot_type=env_str("ROBOT_TYPE", c.ROBOT_TYPE),
         encoder_threads=threads or None,
-        buffer_mb=env_int("RECORDER_BUFFER_MB", 512, minimum=16),
+        buffer_mb=env_int("RECORDER_BUFFER_MB", 512, minimum=1),
+        frame_delay_s=env_float("RECORDER_FRAME_DELAY_S", 0.0, minimum=0.0, maximum=10.0),
     )

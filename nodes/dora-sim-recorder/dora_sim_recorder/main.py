@@ -16,7 +16,8 @@ takes them.
 Configuration (environment): REPO_ID, DATASET_ROOT (default outputs/datasets/<REPO_ID>, relative
 to the shell's directory), NUM_EPISODES (episodes the dataset should hold; 0 = no limit),
 RESUME_RECORDING, VCODEC, EXPORT_MODE (all|succeeded), PUSH_TO_HUB, HUB_PRIVATE, STATE_INPUTS,
-EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS, RECORDER_BUFFER_MB. See docs/recorder.md.
+EXTRA_INPUTS, ROBOT_TYPE, ENCODER_THREADS, RECORDER_BUFFER_MB, RECORDER_FRAME_DELAY_S (a slow
+disk, for tests and benchmarks). See docs/recorder.md.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ log = logging.getLogger("dora-sim-recorder")
 STOP_BUDGET_S = 6.0  # after a dora STOP: saving what is complete must end well inside 10 s
 STATUS_PERIOD_S = 1.0
 CONSOLE_PERIOD_S = 2.0
-BEHIND_WARN_S = 2.0  # warn loudly when this many seconds of frames wait to be written
 # A wired input that has sent nothing while the others sent this many seconds: miswired.
 SILENT_AFTER_S = 3.0
 ACK_POLL_S = 0.01  # while frames wait for the writer, how often its progress is checked
@@ -223,7 +223,7 @@ class RecorderNode:
         now = time.monotonic()
         pauses = stats.save_times_s
         return RecorderStatus(
-            state="saving" if stats.saving and state == "recording" else state,
+            state=self.state_name(state),
             root=str(self.config.root),
             repo_id=self.config.repo_id,
             episodes=stats.dataset_episodes,
@@ -242,8 +242,15 @@ class RecorderNode:
             pause_s_max=round(max(pauses), 3) if pauses else 0.0,
         )
 
+    def state_name(self, state: str) -> str:
+        stats = self.writer.stats
+        if state == "recording" and not stats.ready:
+            return "loading LeRobot (frames are buffered)"
+        return "saving" if stats.saving and state == "recording" else state
+
     def backlog(self) -> int:
-        return self.thread.commands.qsize()
+        """Frames handed to the writer thread and not yet handled by it."""
+        return max(0, self.released - self.writer.stats.taken)
 
     def report(self, state: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -256,14 +263,13 @@ class RecorderNode:
         if force or now - self.last_console >= CONSOLE_PERIOD_S:
             self.last_console = now
             print(status.line(), flush=True)
-        behind = status.backlog_frames / max(self.fps, 1)
-        if behind > BEHIND_WARN_S and now - self.last_behind_warning > 5.0:
+        full = self.buffer_frames is not None and status.backlog_frames >= self.buffer_frames
+        if full and self.writer.stats.ready and now - self.last_behind_warning > 10.0:
             self.last_behind_warning = now
             log.warning(
-                "the writer is %.1f s (%d frames) behind the simulator: nothing is "
-                "dropped, but memory grows; use smaller images, fewer cameras or a "
-                "faster VCODEC (h264)",
-                behind,
+                "the writer cannot keep up (%d frames behind, the buffer is full): the "
+                "simulator holds for it (nothing is dropped); use smaller images, fewer "
+                "cameras or a faster VCODEC (h264)",
                 status.backlog_frames,
             )
 

@@ -77,8 +77,12 @@ class DatasetWriter:
     # --- session ---
     def prepare(self) -> None:
         """Import LeRobot and, when resuming, read (only read) the existing dataset."""
+        import av
         from lerobot.datasets import lerobot_dataset
 
+        # libav's own INFO lines (e.g. the mp4 second pass of every packed video) are noise here;
+        # LeRobot restores libav's default printer after encoding, which honours this level.
+        av.logging.set_libav_level(av.logging.ERROR)
         self._lerobot = lerobot_dataset
         self._use_cache_dir()
         root = self.config.root
@@ -172,6 +176,8 @@ class DatasetWriter:
             self.stats.episode_index = command.index
             self.stats.episode_frames = 0
         elif isinstance(command, AddFrame):
+            if self.config.frame_delay_s:
+                time.sleep(self.config.frame_delay_s)
             self._add(command)
         else:
             self._end(command)

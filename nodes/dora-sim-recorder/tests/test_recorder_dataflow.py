@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -158,3 +159,25 @@ def test_kill_resume_train_and_delete_with_lerobot_tools(tmp_path):
     )
     assert delete.returncode == 0, delete.stderr[-3000:]
     kit.check_recorded(root, survivors - 1, FRAMES)
+
+
+def test_a_recorder_at_a_third_of_the_rate_records_every_frame_and_the_sim_waits(tmp_path):
+    """Credits: a writer that takes 0.1 s per frame (a third of 30 Hz) with a small buffer
+    still records every frame; the simulator holds for it, and says so, instead of dropping."""
+    root, log = tmp_path / "ds", tmp_path / "slow.log"
+    episodes, seconds = 3, 1.5
+    env = {
+        "NUM_EPISODES": str(episodes),
+        "EPISODE_TIME_S": str(seconds),
+        "VCODEC": "h264",
+        "RECORDER_FRAME_DELAY_S": "0.1",
+        "RECORDER_BUFFER_MB": "1",  # ~30 frames of 2 x 64x80 images buffered ahead
+    }
+    process = dora_run(root, log, **env)
+    assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
+    frames = int(seconds * 30)
+    kit.check_recorded(root, episodes, frames)  # every frame, each decoded
+    output = log.read_text()
+    assert "holding frame" in output  # the sim waited for the recorder, and said so
+    speeds = [float(s) for s in re.findall(r"\(([\d.]+)x real time\)", output)]
+    assert len(speeds) == episodes and speeds[-1] < 0.5, speeds  # it slowed to the writer
