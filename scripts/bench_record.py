@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cameras", default="front,wrist")
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--vcodec", default="libsvtav1")
+    parser.add_argument("--vcodec", default="h264")
     parser.add_argument("--skip-compare", action="store_true", help="only the live dataflow")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)  # graph node
@@ -61,6 +61,7 @@ def sink() -> None:
     from dora_sim import codec
 
     out: dict[str, Any] = {"ticks": [], "episodes": [], "sim_status": None, "recorder": []}
+    out["first_frame_wall"] = None
     for event in Node():
         if event["type"] == "STOP":
             break
@@ -69,6 +70,8 @@ def sink() -> None:
         now, input_id = time.time(), event["id"]
         if input_id == "tick":
             out["ticks"].append(now)
+            if event["metadata"].get("phase") == "episode" and out["first_frame_wall"] is None:
+                out["first_frame_wall"] = now  # the first frame a dataset receives
         elif input_id == "episode":
             kind = codec.decode_text(event["value"], "episode")
             out["episodes"].append({"kind": kind, "wall": now, **event["metadata"]})
@@ -146,13 +149,21 @@ def run_dataflow(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         peak_rss = max(peak_rss, rss)
         time.sleep(0.25)
     wall = time.time() - started
+    first_frame = None
+    if out.exists():
+        first = json.loads(out.read_text()).get("first_frame_wall")
+        first_frame = None if first is None else first - started
     if proc.returncode != 0:
         raise RuntimeError(
             f"dora run exited {proc.returncode}:\n{(tmp / 'dora.log').read_text()[-3000:]}"
         )
     result = json.loads(out.read_text())
     result.update(
-        wall_s=wall, rss_mb=peak_rss, rss_peaks=peaks, cpu_percent=100 * sum(cpu.values()) / wall
+        wall_s=wall,
+        rss_mb=peak_rss,
+        rss_peaks=peaks,
+        cpu_percent=100 * sum(cpu.values()) / wall,
+        start_to_first_frame_s=first_frame,
     )
     return result
 
@@ -346,6 +357,7 @@ def run(args: argparse.Namespace) -> dict:
             "episodes": dataset.meta.total_episodes,
             **file_counts(tmp / "ds", dataset.meta.video_keys),
             "episode_pause_s_max": round(max(pauses), 3) if pauses else None,
+            "start_to_first_frame_s": round(live["start_to_first_frame_s"], 2),
             "save_s_max": final.get("pause_s_max"),
             "writer_backlog_frames_max": max(
                 (s["backlog_frames"] for s in live["recorder"]), default=None
