@@ -1,4 +1,4 @@
-"""dora-sim benchmarks: ``uv run python scripts/bench.py <sim|record|leader|rerun|policy> --json``.
+"""dora-sim benchmarks: ``uv run python scripts/bench.py <name> --json`` (names: ``BENCHES``).
 
 Each subcommand lives in ``scripts/bench_<name>.py`` (``build_parser()`` + ``run(args) -> dict``)
 and prints one JSON object.
@@ -12,16 +12,18 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-BENCHES = ("sim", "record", "leader", "rerun", "policy")
+BENCHES = ("sim", "record", "leader", "rerun", "policy", "lerobot-cli", "soak", "follower")
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in BENCHES:
-        available = [b for b in BENCHES if (Path(__file__).parent / f"bench_{b}.py").exists()]
+        here = Path(__file__).parent
+        available = [b for b in BENCHES if (here / f"bench_{b.replace('-', '_')}.py").exists()]
         print(f"usage: bench.py {{{'|'.join(available)}}} [--json] [options]", file=sys.stderr)
         return 2
     sys.path.insert(0, str(Path(__file__).parent))
-    run_and_print(importlib.import_module(f"bench_{argv[0]}"), argv[1:])
+    name = "sim_isaac" if argv[:3] == ["sim", "--sim", "isaac"] else argv[0]  # bench_sim_isaac.py
+    run_and_print(importlib.import_module(f"bench_{name.replace('-', '_')}"), argv[1:])
     return 0
 
 

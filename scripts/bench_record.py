@@ -103,7 +103,11 @@ def graph(out: Path) -> dict:
     return flow
 
 
-def run_dataflow(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run_dataflow(
+    args: argparse.Namespace, tmp: Path, sample_every_s: float | None = None
+) -> dict[str, Any]:
+    """Run the record graph; RSS and CPU of the process tree are sampled meanwhile (peaks, and
+    with ``sample_every_s`` a series of per-node RSS, in MB, every that many seconds)."""
     import psutil
     import yaml
 
@@ -134,6 +138,7 @@ def run_dataflow(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         [dora, "run", str(descriptor)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     root, peak_rss, peaks, cpu = psutil.Process(proc.pid), 0.0, {}, {}
+    series: list[dict[str, Any]] = []
     while proc.poll() is None:
         rss = 0.0
         for p in [root, *root.children(recursive=True)]:
@@ -147,6 +152,9 @@ def run_dataflow(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 times = p.cpu_times()
                 cpu[p.pid] = times.user + times.system
         peak_rss = max(peak_rss, rss)
+        elapsed = time.time() - started
+        if sample_every_s and elapsed >= len(series) * sample_every_s:
+            series.append({"t_s": round(elapsed, 1), **node_rss_mb(root)})
         time.sleep(0.25)
     wall = time.time() - started
     first_frame = None
@@ -164,8 +172,22 @@ def run_dataflow(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         rss_peaks=peaks,
         cpu_percent=100 * sum(cpu.values()) / wall,
         start_to_first_frame_s=first_frame,
+        rss_series=series,
     )
     return result
+
+
+def node_rss_mb(root: Any) -> dict[str, float]:
+    """RSS in MB of each node of the graph (the bench sink excluded), now."""
+    import psutil
+
+    rss: dict[str, float] = {}
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            name = process_name(p)
+            if name != "bench-sink":
+                rss[name] = round(rss.get(name, 0.0) + p.memory_info().rss / 2**20, 1)
+    return rss
 
 
 def process_name(process: Any) -> str:

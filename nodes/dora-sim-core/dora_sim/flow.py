@@ -11,6 +11,7 @@ dropped, sim time pauses instead, and the pause is reported.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from dora_sim import codec
@@ -46,15 +47,32 @@ class CreditGate:
 
 
 class Acker:
-    """A lossless consumer's side: acknowledge each frame once it is taken."""
+    """A lossless consumer's side: acknowledge each frame once it is taken.
+
+    An ack can be lost on its way (dora drops an input when the receiver's ingress channel is
+    full, e.g. while the simulator is starved of CPU); acks are cumulative, so only the last one
+    before a hold matters, and :meth:`refresh` sends it again while nothing newer is sent.
+    """
+
+    REFRESH_S = 0.5
 
     def __init__(self, link: NodeLink, output: str = c.ACK):
         self.link = link
         self.output = output
         self.taken = -1
+        self.sent_at = 0.0
 
     def take(self, frame: int) -> None:
         """Frame ``frame`` (and every earlier one) is safe with this consumer."""
         if frame > self.taken:
             self.taken = frame
-            self.link.send(self.output, codec.encode_ack(frame), {c.MD_FRAME: frame})
+            self._send()
+
+    def refresh(self) -> None:
+        """Repeat the newest ack if none was sent for ``REFRESH_S`` (call it when idle)."""
+        if self.taken >= 0 and time.monotonic() - self.sent_at >= self.REFRESH_S:
+            self._send()
+
+    def _send(self) -> None:
+        self.sent_at = time.monotonic()
+        self.link.send(self.output, codec.encode_ack(self.taken), {c.MD_FRAME: self.taken})

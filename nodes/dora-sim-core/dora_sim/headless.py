@@ -1,7 +1,8 @@
 """Environment for running a dataflow headless and offline from Python (tests, benchmarks).
 
 `dora run` resolves node paths on PATH (through `uv run which`), so this interpreter's bin
-directory goes first; MuJoCo renders off-screen through EGL; the Hugging Face Hub is not asked.
+directory goes first; MuJoCo renders off-screen through EGL; the Hugging Face Hub is not asked;
+dora-sim's zenoh overlay (:mod:`dora_sim.transport`) is set.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+
+from dora_sim.transport import with_overlay
 
 
 def headless_env(**overrides: str) -> dict[str, str]:
@@ -22,4 +25,4 @@ def headless_env(**overrides: str) -> dict[str, str]:
     }
     env.pop("DISPLAY", None)
     env.update(overrides)
-    return env
+    return with_overlay(env)

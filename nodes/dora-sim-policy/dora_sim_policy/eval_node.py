@@ -198,8 +198,10 @@ def run() -> int:
     if c.ACK in (link.node_config().get("outputs") or []):
         writer.acker = Acker(link)
     try:
-        for event in link.events():
+        for event in link.events(timeout=Acker.REFRESH_S):
             if event.kind != INPUT:
+                if writer.acker is not None:
+                    writer.acker.refresh()  # a lost ack must not leave the sim holding
                 continue
             try:
                 writer.on_input(event.id, event.value, event.metadata)

@@ -97,7 +97,7 @@ def load_config() -> RecorderConfig:
     if export_mode not in EXPORT_MODES:
         raise ConfigError(f"EXPORT_MODE={export_mode!r}: expected one of {', '.join(EXPORT_MODES)}")
     # h264 by default: at LeRobot's GOP of 2 (random access for training) it encodes a 480x640
-    # stream in ~4 ms of CPU a frame where libsvtav1 takes ~12, with smaller files (docs/recorder.md).
+    # stream in ~4 ms of CPU a frame where libsvtav1 takes ~12, in smaller files (recorder.md).
     vcodec = env_str("VCODEC", "h264")
     if vcodec not in (*SOFTWARE_CODECS, "auto") and not vcodec.endswith(
         ("_nvenc", "_vaapi", "_qsv", "_videotoolbox")

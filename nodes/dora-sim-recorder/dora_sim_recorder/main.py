@@ -129,7 +129,10 @@ class RecorderNode:
     def send_ack(self) -> None:
         """Credits: frames the writer has handled, plus a bounded buffer ahead of it (frames
         wait there while LeRobot loads, or while the writer saves an episode)."""
-        if self.acker is None or self.released <= self.acker.taken:
+        if self.acker is None:
+            return
+        if self.released <= self.acker.taken:
+            self.acker.refresh()  # a lost ack must not leave the sim holding
             return
         ahead = self.buffer_frames or 2 * c.CREDIT_WINDOW
         frame = min(self.released, self.writer.stats.taken + ahead)
