@@ -9,9 +9,10 @@ own output. Which inputs are latest-wins is read from the graph file; a discard 
 input (a lossless one) is shown. This wrapper runs ``dora run --log-format json`` and prints
 the nodes' output, dora's errors and any warning that is not one of those known, expected lines.
 Nothing is lost: dora writes every line of every node to
-``<graph dir>/out/<dataflow id>/log_<node>.jsonl``, and the path is printed at the end. Options after the graph go to ``dora run`` unchanged; Ctrl-C
-stops the graph as with ``dora run``. It also sets dora-sim's zenoh overlay
-(:mod:`dora_sim.transport`) unless zenoh is configured already.
+``<graph dir>/out/<dataflow id>/log_<node>.jsonl``, and the path is printed at the end. Options
+after the graph go to ``dora run`` unchanged; Ctrl-C stops the graph as with ``dora run``. It
+also sets dora-sim's zenoh overlay (:mod:`dora_sim.transport`) unless zenoh is configured
+already.
 """
 
 from __future__ import annotations
