@@ -69,3 +69,22 @@ def env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     if raw is None:
         return default
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def eval_mode() -> str:
+    """``EVAL_MODE`` (realtime | lockstep) from the user's shell, else the graph's default.
+
+    A graph states its default as ``EVAL_MODE_DEFAULT`` in a node's ``env:``: a YAML value of
+    ``EVAL_MODE`` itself would override the shell, as every ``env:`` entry does.
+    """
+    from dora_sim import contract as c
+
+    default = env_choice("EVAL_MODE_DEFAULT", c.EVAL_MODES, c.REALTIME)
+    return env_choice("EVAL_MODE", c.EVAL_MODES, default)

@@ -145,6 +145,12 @@ CREDIT_WINDOW: Final = 8
 CREDIT_QUEUE_SIZE: Final = 2 * (CREDIT_WINDOW + 2)
 
 
+# How a simulator relates its frames to its commands (EVAL_MODE; dora_sim.sim_node):
+REALTIME: Final = "realtime"  # each tick applies the newest command: a slow policy lags
+LOCKSTEP: Final = "lockstep"  # frame n waits for the command stamped for_frame = n
+EVAL_MODES: Final = (REALTIME, LOCKSTEP)
+
+
 def is_ack_input(input_id: str) -> bool:
     """Credit inputs of a sim: ``ack`` or ``ack.<consumer>``."""
     return input_id == ACK or input_id.startswith(ACK + ".")

@@ -5,6 +5,12 @@ A simulator node (MuJoCo, Isaac Lab, …) implements :class:`Simulator` and hand
 loop. The glue, not the simulator, owns the contract: counters, episode events, credits, status
 and bad-input handling are therefore identical whatever the physics engine.
 
+Two modes (``EVAL_MODE``): in ``realtime`` each tick applies the newest command and steps; in
+``lockstep`` the sim emits a frame's observation, waits for the command meant for that frame
+(``for_frame``), applies it and steps, then goes straight on to the next frame: the timer only
+paces the start, the sim runs as fast as it and the command source allow, and the same seeds
+give the same episodes whatever the host's speed.
+
 Imports only numpy and pyarrow (through :mod:`dora_sim.codec`); the dora node is injected, so
 ``dora.testing.MockNode`` drives it in tests.
 """
@@ -108,7 +114,11 @@ class SimNode:
         sim: Simulator,
         machine: EpisodeMachine,
         viewer: FrameHook | None = None,
+        mode: str = c.REALTIME,
     ):
+        if mode not in c.EVAL_MODES:
+            raise ValueError(f"EVAL_MODE={mode!r}: expected one of {', '.join(c.EVAL_MODES)}")
+        self.mode = mode
         self.link = NodeLink(node)
         self.sim = sim
         self.machine = machine
@@ -131,6 +141,10 @@ class SimNode:
         self.hold_reported = 0.0
         self.last_status = 0.0
         self.warned_inputs: set[str] = set()
+        # lockstep: the frame whose observation is out, waiting for its command
+        self.pending: codec.FrameStamp | None = None
+        self.pending_success = False
+        self.commands: dict[int, tuple[str, np.ndarray, Any]] = {}  # for_frame -> command
 
     # --- inputs --------------------------------------------------------------------------------
     def on_input(self, input_id: str, value: Any, metadata: dict) -> None:
@@ -138,16 +152,9 @@ class SimNode:
             if input_id == c.TICK:
                 self.on_tick()
             elif input_id == c.ACTION:
-                clipped = self.sim.set_action(codec.decode_joints(value, c.ACTION))
-                self.action_read_at = metadata.get(c.MD_READ_AT)
-                self.jog = None
-                self.stats.clipped_actions += int(clipped)
+                self.on_command(input_id, codec.decode_joints(value, c.ACTION), metadata)
             elif input_id == c.EE_TARGET:
-                self.stats.ik_failures += int(
-                    not self.sim.set_ee_target(codec.decode_ee_target(value))
-                )
-                self.action_read_at = metadata.get(c.MD_READ_AT)
-                self.jog = None
+                self.on_command(input_id, codec.decode_ee_target(value), metadata)
             elif input_id == c.EE_DELTA:
                 self.jog = codec.decode_ee_delta(value).copy()
                 self.jog_received = time.monotonic()
@@ -165,23 +172,71 @@ class SimNode:
                 log.error("rejected %s message #%d: %s (holding the last good command)",
                           input_id, self.stats.rejected_messages, err)  # fmt: skip
 
+    def on_command(self, kind: str, value: np.ndarray, metadata: dict) -> None:
+        """A joint or Cartesian command: applied now, or (lockstep) kept for its frame."""
+        for_frame = codec.CommandStamp.from_metadata(metadata).for_frame
+        read_at = metadata.get(c.MD_READ_AT)
+        if self.mode == c.LOCKSTEP and for_frame is not None:
+            if for_frame >= self.frame:  # a command for a frame already stepped is stale
+                self.commands[for_frame] = (kind, value.copy(), read_at)
+            self.advance()
+            return
+        self.apply(kind, value, read_at)
+
+    def apply(self, kind: str, value: np.ndarray, read_at: Any) -> None:
+        if kind == c.ACTION:
+            self.stats.clipped_actions += int(self.sim.set_action(value))
+        else:
+            self.stats.ik_failures += int(not self.sim.set_ee_target(value))
+        self.action_read_at = read_at
+        self.jog = None
+
     def on_closed(self, input_id: str) -> None:
         if c.is_ack_input(input_id):
             self.gate.closed(input_id)  # a consumer that finished no longer holds the sim
 
     # --- the tick --------------------------------------------------------------------------------
     def on_tick(self) -> None:
-        started = time.monotonic()
-        behind = self.gate.behind(self.frame)
-        if behind:
-            self.hold(behind, started)
+        if self.mode == c.LOCKSTEP:
+            self.advance()  # the timer only paces: frames advance as their commands come
             return
-        self.release_hold(started)
+        started = time.monotonic()
+        if not self.may_begin(started):
+            return
         self.stats.tick(started)
         try:
-            self.tick()
+            if self.begin_frame():
+                self.finish_frame()
         finally:
             self.stats.done(time.monotonic() - started)
+
+    def advance(self) -> None:
+        """Lockstep: emit a frame, wait for its command, step; as far as commands allow."""
+        while not self.machine.stopped:
+            started = time.monotonic()
+            if self.pending is None:
+                if not self.may_begin(started):
+                    return
+                self.stats.tick(started)
+                if not self.begin_frame():
+                    return
+            command = self.commands.pop(self.frame, None)
+            if command is None:
+                return  # the next command (or tick) comes back here
+            for stale in [f for f in self.commands if f < self.frame]:
+                del self.commands[stale]
+            self.apply(*command)
+            self.finish_frame()
+            self.stats.done(time.monotonic() - started)
+
+    def may_begin(self, now: float) -> bool:
+        """False (and the hold reported) while a lossless consumer is too far behind."""
+        behind = self.gate.behind(self.frame)
+        if behind:
+            self.hold(behind, now)
+            return False
+        self.release_hold(now)
+        return True
 
     def hold(self, behind: dict[str, int], now: float) -> None:
         """Sim time pauses while a lossless consumer catches up; said, never hidden."""
@@ -208,12 +263,13 @@ class SimNode:
                   flush=True)  # fmt: skip
         self.hold_started = None
 
-    def tick(self) -> None:
+    def begin_frame(self) -> bool:
+        """Episode bookkeeping and the frame's observation; False when the session is over."""
         start, ended = self.machine.begin_tick()
         if ended is not None:
             self.emit_episode_end(ended)
         if self.machine.stopped:
-            return
+            return False
         if start:
             self.episode_seed = self.machine.seed
             self.sim.reset(self.episode_seed)
@@ -227,16 +283,26 @@ class SimNode:
             else:
                 self.jog = None  # a lost key-up must not leave the arm drifting
 
-        stamp = self.stamp()
-        success = self.sim.success()
-        self.emit_frame(stamp, success)
+        self.pending = self.stamp()
+        self.pending_success = self.sim.success()
+        self.emit_observation(self.pending, self.pending_success)
+        return True
+
+    def finish_frame(self) -> None:
+        """The command applied to the pending frame, then one tick of physics."""
+        assert self.pending is not None
+        md = self.frame_metadata(self.pending, self.pending_success)
+        if self.action_read_at is not None:
+            md[c.MD_ACTION_READ_AT] = self.action_read_at
+        self.link.send(c.APPLIED_ACTION, codec.encode_joints(self.sim.target_contract()), md)
         if self.viewer is not None:
             self.viewer.sync()
         self.sim.step()
         self.frame += 1
+        self.pending = None
         if self.machine.phase == c.PHASE_RESET:
             self.reset_frame += 1
-        end = self.machine.end_tick(success)
+        end = self.machine.end_tick(self.pending_success)
         if end is not None:
             self.emit_episode_end(end)
         if self.frame % self.sim.config.fps == 0:
@@ -254,16 +320,18 @@ class SimNode:
         )
 
     # --- outputs -------------------------------------------------------------------------------
-    def emit_frame(self, stamp: codec.FrameStamp, success: bool) -> None:
+    @staticmethod
+    def frame_metadata(stamp: codec.FrameStamp, success: bool) -> dict[str, Any]:
         md = stamp.to_metadata()
         md[c.MD_SENT_AT] = time.time_ns()
         md[c.MD_SUCCESS] = success
         md[c.MD_REWARD] = 1.0 if success else 0.0
+        return md
+
+    def emit_observation(self, stamp: codec.FrameStamp, success: bool) -> None:
+        """What the frame shows before its command: state, end effector, cameras, objects."""
+        md = self.frame_metadata(stamp, success)
         self.link.send(c.STATE, codec.encode_joints(self.sim.state()), md)
-        action_md = md if self.action_read_at is None else {
-            **md, c.MD_ACTION_READ_AT: self.action_read_at
-        }  # fmt: skip
-        self.link.send(c.APPLIED_ACTION, codec.encode_joints(self.sim.target_contract()), action_md)
         self.link.send(c.EE_STATE, codec.encode_ee_state(self.ee_state()), md)
         for camera in self.sim.config.cameras:
             self.send_image(camera, md)

@@ -43,11 +43,16 @@ def sim() -> Simulator:
 
 
 def run(
-    sim: Simulator, inputs: list, wired: tuple[str, ...] = (), **episode: Any
+    sim: Simulator,
+    inputs: list,
+    wired: tuple[str, ...] = (),
+    mode: str = c.REALTIME,
+    **episode: Any,
 ) -> tuple[CapturingNode, SimNode]:
     config = EpisodeConfig(**{"num_episodes": 1, "episode_time_s": 1.0, **episode})
     node = CapturingNode(inputs, {"inputs": dict.fromkeys(wired, "x/y")})
-    sim_node = SimNode(node, sim, EpisodeMachine(config, sim.config.fps), PassiveViewer.none())
+    machine = EpisodeMachine(config, sim.config.fps)
+    sim_node = SimNode(node, sim, machine, PassiveViewer.none(), mode)
     sim_node.exit_status = serve(sim_node)
     return node, sim_node
 
@@ -207,3 +212,38 @@ def test_a_peer_of_another_contract_version_stops_the_sim_at_once(sim):
            "metadata": {c.MD_CONTRACT: "1"}}  # fmt: skip
     node, sim_node = run(sim, [*ticks(2), old, *ticks(3)], episode_time_s=5)
     assert sim_node.exit_status == 2 and len(node.of(c.STATE)) == 2
+
+
+def for_frame(frame: int, pan: float) -> dict:
+    """An action meant for ``frame`` (as a lockstep policy stamps it)."""
+    action = HOME_POSE.copy()
+    action[0] = pan
+    md = {**CONTRACT, **codec.CommandStamp(for_frame=frame).to_metadata()}
+    return {"type": "INPUT", "id": c.ACTION, "value": codec.encode_joints(action), "metadata": md}
+
+
+def test_lockstep_waits_for_each_frames_command_whatever_the_ticks(sim):
+    ticks_only, _ = run(sim, ticks(10), mode=c.LOCKSTEP, episode_time_s=5)
+    assert [m[c.MD_FRAME] for _, m in ticks_only.of(c.STATE)] == [0]  # frame 0 waits
+    assert not ticks_only.of(c.APPLIED_ACTION)
+    # commands for frames 0..4, some ahead of their frame, ticks anywhere or nowhere
+    inputs = [*ticks(1), for_frame(0, 10.0), for_frame(2, 30.0), for_frame(1, 20.0)]
+    inputs += [for_frame(3, 40.0), *ticks(3), for_frame(4, 50.0)]
+    node, _ = run(sim, inputs, mode=c.LOCKSTEP, episode_time_s=5)
+    applied = [
+        (m[c.MD_FRAME], float(codec.decode_joints(d)[0])) for d, m in node.of(c.APPLIED_ACTION)
+    ]
+    assert applied == [(0, 10.0), (1, 20.0), (2, 30.0), (3, 40.0), (4, 50.0)]
+    assert [m[c.MD_FRAME] for _, m in node.of(c.STATE)] == [0, 1, 2, 3, 4, 5]  # 5 waits
+    again, _ = run(sim, [for_frame(f, 10.0 * (f + 1)) for f in range(5)], mode=c.LOCKSTEP,
+                   episode_time_s=5)  # fmt: skip
+    states = [codec.decode_joints(d) for d, _ in node.of(c.STATE)]
+    np.testing.assert_array_equal(states, [codec.decode_joints(d) for d, _ in again.of(c.STATE)])
+
+
+def test_lockstep_drops_stale_commands_and_realtime_ignores_for_frame(sim):
+    inputs = [for_frame(0, 10.0), for_frame(0, 99.0), for_frame(1, 20.0)]
+    node, _ = run(sim, inputs, mode=c.LOCKSTEP, episode_time_s=5)
+    assert [float(codec.decode_joints(d)[0]) for d, _ in node.of(c.APPLIED_ACTION)] == [10.0, 20.0]
+    node, _ = run(sim, [*ticks(1), for_frame(7, 33.0), *ticks(1)], episode_time_s=5)
+    assert float(codec.decode_joints(node.of(c.APPLIED_ACTION)[-1][0])[0]) == 33.0
