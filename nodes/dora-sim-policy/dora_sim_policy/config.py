@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dora_sim.config import ConfigError, env_float, env_int, env_str
+from dora_sim.config import ConfigError, env_float, env_int, env_str, eval_mode
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 # LeRobot's async-inference aggregate functions (lerobot.async_inference.configs), by name.
@@ -28,6 +28,7 @@ class PolicyConfig:
     aggregate: str  # how overlapping steps of two chunks merge (LeRobot async inference names)
     delay_s: float  # extra seconds per inference: simulates a slower policy (tests, benchmarks)
     missing_input_frames: int  # frames after which a wired input that never arrived is fatal
+    mode: str = "realtime"  # EVAL_MODE: realtime | lockstep (dora_sim.sim_node)
 
 
 def parse_rename_map(raw: str) -> dict[str, str]:
@@ -87,4 +88,5 @@ def load_config() -> PolicyConfig:
         aggregate=aggregate,
         delay_s=env_float("POLICY_DELAY_S", 0.0, minimum=0.0),
         missing_input_frames=env_int("MISSING_INPUT_FRAMES", 60, minimum=1),
+        mode=eval_mode(),
     )

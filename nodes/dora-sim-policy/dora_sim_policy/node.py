@@ -13,7 +13,8 @@ dataflow at start with the list of expected and available inputs.
 
 Configuration (environment): POLICY_PATH (checkpoint directory or Hub id), POLICY_DEVICE
 (auto|cuda|mps|cpu), RENAME_MAP, POLICY_TASK, ACTIONS_PER_CHUNK, CHUNK_THRESHOLD, AGGREGATE_FN,
-POLICY_DELAY_S, MISSING_INPUT_FRAMES. See docs/policy.md.
+POLICY_DELAY_S, MISSING_INPUT_FRAMES, EVAL_MODE (realtime | lockstep; the graph's default in
+EVAL_MODE_DEFAULT). See docs/policy.md.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from dora_sim.link import INPUT, ContractVersionError, NodeLink
 from dora_sim_policy.assembler import ObservationAssembler
 from dora_sim_policy.config import PolicyConfig, load_config
 from dora_sim_policy.features import FeatureMap
+from dora_sim_policy.lockstep import LockstepRunner
 from dora_sim_policy.runner import ChunkRunner
 from dora_sim_policy.schedule import AGGREGATES, ActionSchedule
 from dora_sim_policy.worker import InferenceWorker
 
 log = logging.getLogger("dora-sim-policy")
+RESULT_POLL_S = 0.005
 
 
 class _RunConfigLoader(yaml.SafeLoader):
@@ -71,7 +74,7 @@ class PolicyNode:
     def __init__(
         self,
         link: NodeLink,
-        runner: ChunkRunner,
+        runner: ChunkRunner | LockstepRunner,
         worker: InferenceWorker,
         features: FeatureMap,
         config: PolicyConfig,
@@ -79,6 +82,7 @@ class PolicyNode:
     ):
         self.link = link
         self.runner = runner
+        self.lockstep = runner if isinstance(runner, LockstepRunner) else None
         self.worker = worker
         self.config = config
         self.outputs = set(outputs)
@@ -125,11 +129,10 @@ class PolicyNode:
         stamp = codec.FrameStamp.from_metadata(md)
         state = codec.decode_joints(value, c.STATE)
         self.frame = stamp.frame
-        action = self.runner.on_state(stamp)
-        if action is not None:
-            out_md = codec.CommandStamp(for_frame=stamp.frame + 1).to_metadata()
-            out_md[c.MD_SENT_AT] = time.time_ns()
-            self.link.send(c.ACTION, codec.encode_joints(action), out_md)
+        if self.lockstep is None:  # realtime: the action for the next frame, at once
+            action = self.runner.on_state(stamp)
+            if action is not None:
+                self.send_action(stamp.frame + 1, action)
         self.on_observation_part(c.STATE, stamp, state)
         frames = self.runner.stats.frames
         if frames >= self.config.missing_input_frames and self.assembler.missing():
@@ -144,18 +147,35 @@ class PolicyNode:
                 c.STATUS, codec.encode_text(json.dumps(summary)), {c.MD_FRAME: self.frame}
             )
 
+    def send_action(self, frame: int, action: np.ndarray) -> None:
+        md = codec.CommandStamp(for_frame=frame).to_metadata()
+        md[c.MD_SENT_AT] = time.time_ns()
+        self.link.send(c.ACTION, codec.encode_joints(action), md)
+
     def on_observation_part(self, key: str, stamp: codec.FrameStamp, value: np.ndarray) -> None:
         obs = self.assembler.add(key, stamp, value)
         if obs is None:
             return
         task = self.config.task or self.tasks.get(stamp.episode_index)
+        if self.lockstep is not None:  # this frame's action, or a chunk predicted from it
+            action, lockstep_request = self.lockstep.on_observation(obs, task)
+            if action is not None:
+                self.send_action(stamp.frame, action)
+            elif lockstep_request is not None:
+                self.worker.submit(lockstep_request)
+            return
         request = self.runner.on_observation(obs, task)
         if request is not None:
             self.runner.in_flight = self.worker.submit(request)
 
     def collect_results(self) -> None:
         while (result := self.worker.poll()) is not None:
-            self.runner.on_result(result, self.frame)
+            if self.lockstep is not None:
+                answer = self.lockstep.on_result(result)
+                if answer is not None:
+                    self.send_action(*answer)
+            else:
+                self.runner.on_result(result, self.frame)
             if result.error:
                 self.fail(f"inference failed:\n{result.error}")
 
@@ -202,8 +222,14 @@ def prepare(config: PolicyConfig) -> tuple[ChunkRunner, InferenceWorker, Feature
         if migrated
         else f"loads as saved in LeRobot {loaded.lerobot_version}",
     )
-    schedule = ActionSchedule(AGGREGATES[config.aggregate])
-    runner = ChunkRunner(predictor.chunk_len, config.chunk_threshold, predictor.history, schedule)
+    runner: ChunkRunner | LockstepRunner
+    if config.mode == c.LOCKSTEP:
+        runner = LockstepRunner(predictor.history)
+    else:
+        schedule = ActionSchedule(AGGREGATES[config.aggregate])
+        runner = ChunkRunner(
+            predictor.chunk_len, config.chunk_threshold, predictor.history, schedule
+        )
     worker = InferenceWorker(predictor.predict, predictor.reset, config.delay_s)
     return runner, worker, features, loaded.device
 
@@ -223,11 +249,15 @@ def run() -> int:
     config = dataclasses.replace(config, device=device)
     policy_node = PolicyNode(link, runner, worker, features, config, outputs)
     try:
-        for event in link.events():
+        # A short timeout: in lockstep the sim waits for a chunk in flight, so no input comes to
+        # prompt the loop to collect it.
+        for event in link.events(timeout=RESULT_POLL_S):
             if event.kind == INPUT:
                 policy_node.on_input(event.id, event.value, event.metadata)
-                if policy_node.fatal:
-                    break
+            else:
+                policy_node.collect_results()
+            if policy_node.fatal:
+                break
     except ContractVersionError as err:
         policy_node.fail(str(err))
     finally:

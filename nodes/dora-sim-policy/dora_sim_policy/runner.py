@@ -101,9 +101,8 @@ class ChunkRunner:
         if not np.all(np.isfinite(action)):
             self.stats.nonfinite_held += 1
             return self.last_action
-        bounded = np.clip(action, *_BOUNDS)
-        self.stats.clipped += int(not np.array_equal(bounded, action))
-        self.last_action = bounded.astype(np.float32)
+        self.last_action, _, clipped = checked_action(action, self.last_action)
+        self.stats.clipped += int(clipped)
         self.stats.actions_sent += 1
         return self.last_action
 
@@ -161,3 +160,17 @@ _BOUNDS = (
     np.array([-c.ARM_DEG_BOUND] * 5 + [c.GRIPPER_RANGE[0]], np.float32),
     np.array([c.ARM_DEG_BOUND] * 5 + [c.GRIPPER_RANGE[1]], np.float32),
 )
+
+
+def checked_action(
+    action: np.ndarray, last: np.ndarray | None
+) -> tuple[np.ndarray | None, bool, bool]:
+    """A policy's action made safe to send: (action, held instead of non-finite, clipped).
+
+    A non-finite action is replaced by the last one sent (None before any); a finite one is
+    clipped to the contract's hard bounds.
+    """
+    if not np.all(np.isfinite(action)):
+        return last, True, False
+    bounded = np.clip(action, *_BOUNDS).astype(np.float32)
+    return bounded, False, not np.array_equal(bounded, action)
