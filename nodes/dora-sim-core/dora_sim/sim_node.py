@@ -220,6 +220,10 @@ class SimNode:
                 self.stats.tick(started)
                 if not self.begin_frame():
                     return
+            if self.pending.phase != c.PHASE_EPISODE:  # reset phase: no command is awaited
+                self.finish_frame()
+                self.stats.done(time.monotonic() - started)
+                continue
             command = self.commands.pop(self.frame, None)
             if command is None:
                 return  # the next command (or tick) comes back here
