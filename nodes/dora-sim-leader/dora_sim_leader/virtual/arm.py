@@ -1,7 +1,10 @@
-"""The virtual SO-101 leader: six STS3215 servos behind a pty, playing a motion, with faults.
+"""A virtual SO-101: six STS3215 servos behind a pty, with faults.
 
 It answers the protocol subset LeRobot's ``FeetechMotorsBus`` uses (ping, broadcast ping, read,
-write, sync read, sync write) so the leader node runs LeRobot's real bus code against it.
+write, sync read, sync write) so LeRobot's real bus code runs against it. As a leader it plays a
+motion (the hand moving the arm, torque off); as a follower its servos track the goals LeRobot's
+``SOFollower`` writes while their torque is on, and a hand motion, if any, moves them while it
+is off (calibration). Each body has its own calibration (:mod:`physical`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from dora_sim import contract as c
 from dora_sim_leader.virtual import physical, protocol
 from dora_sim_leader.virtual.motion import Motion
 from dora_sim_leader.virtual.port import PtyPort
-from dora_sim_leader.virtual.servo import ADDR_RESPONSE_LEVEL, Servo
+from dora_sim_leader.virtual.servo import ADDR_RESPONSE_LEVEL, RESOLUTION, Servo
 
 log = logging.getLogger("dora-sim-virtual-arm")
 
@@ -49,21 +54,37 @@ class ArmCounters:
 
 
 class VirtualArm:
-    def __init__(self, link: Path, motion: Motion, faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        link: Path,
+        motion: Motion | None,
+        faults: Faults | None = None,
+        calibration: physical.Calibration = physical.REFERENCE_CALIBRATION,
+        pose: np.ndarray | None = None,
+    ) -> None:
+        """``motion``: the hand moving the joints whose torque is off (None: they stay put);
+        ``pose``: where the joints are when the arm is switched on (so101 units)."""
         self.port = PtyPort(link)
         self.motion = motion
         self.faults = faults or Faults()
-        self.servos = [Servo(physical.REFERENCE_CALIBRATION[name].id) for name in c.JOINT_NAMES]
+        self.calibration = calibration
+        self.servos = [Servo(calibration[name].id) for name in c.JOINT_NAMES]
+        if pose is not None:
+            actual = physical.pose_to_actual(pose, calibration)
+            for servo, ticks in zip(self.servos, actual, strict=True):
+                servo.actual = ticks
         self.counters = ArmCounters()
         self._parser = protocol.InstructionParser()
         self._rng = random.Random(self.faults.seed)
         self.started_at = time.monotonic()  # motion time 0 (system-wide clock: other processes
         self.start_time_ns = time.time_ns()  # can use it), and the same instant on the wall clock
+        self._moved_at = 0.0  # motion time of the last joint update
         self._replug_at: float | None = None
         self._next_unplug = self.faults.unplug_after_s
         self._unplug_request: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._joints_lock = threading.Lock()  # the serving thread vs. observers (pose, torque)
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -134,21 +155,48 @@ class VirtualArm:
         self.counters.bad_checksums = self._parser.bad_checksums
         if not instructions:
             return
-        self._move_joints()
         out = bytearray()
-        for instruction in instructions:
-            self.counters.instructions += 1
-            for reply in self._handle(instruction):
-                out += self._inject(reply)
+        with self._joints_lock:
+            self._move_joints()
+            for instruction in instructions:
+                self.counters.instructions += 1
+                for reply in self._handle(instruction):
+                    out += self._inject(reply)
         if out:
             self.port.write(bytes(out))
 
     def _move_joints(self) -> None:
-        present = physical.contract_to_present(self.motion.pose(self.elapsed()))
-        for name, servo, ticks in zip(c.JOINT_NAMES, self.servos, present, strict=True):
-            actual = physical.present_to_actual(name, ticks)
-            servo.moving = actual != servo.actual
-            servo.actual = actual
+        """Bring every joint up to now: the position loop where torque is on, else the hand."""
+        now = self.elapsed()
+        dt, self._moved_at = now - self._moved_at, now
+        hand = (
+            None
+            if self.motion is None
+            else physical.pose_to_actual(self.motion.pose(now), self.calibration)
+        )
+        for i, servo in enumerate(self.servos):
+            if servo.torque_enabled or hand is None:
+                servo.advance(dt)
+            else:
+                servo.moving = hand[i] != servo.actual
+                servo.actual = hand[i]
+
+    def pose(self) -> np.ndarray:
+        """Where the joints are now (so101 units, by LeRobot's formulas under this body's
+        calibration, whatever the servos' homing registers hold)."""
+        with self._joints_lock:
+            self._move_joints()
+            actual = [servo.actual for servo in self.servos]
+        present = [
+            (ticks - self.calibration[name].homing_offset) % RESOLUTION
+            for name, ticks in zip(c.JOINT_NAMES, actual, strict=True)
+        ]
+        return physical.present_to_contract(present, self.calibration)
+
+    def torque(self) -> list[bool]:
+        """Torque_Enable of each servo, in joint order."""
+        with self._joints_lock:
+            return [servo.torque_enabled for servo in self.servos]
 
     def _servo(self, servo_id: int) -> Servo | None:
         return next((s for s in self.servos if s.servo_id == servo_id), None)

@@ -1,9 +1,12 @@
-"""dora-sim-virtual-arm: a virtual SO-101 leader arm on a pseudo-terminal, for trying the leader
-dataflows (and testing them) with no hardware.
+"""dora-sim-virtual-arm: a virtual SO-101 leader (or, with --follower, follower) arm on a
+pseudo-terminal, for trying the arm dataflows (and testing them) with no hardware.
 
-It speaks the Feetech STS3215 protocol LeRobot's bus uses, plays a joint motion (a scripted
-wave, the calibration sweep, a fixed pose, or the ``action`` column of a LeRobot dataset), and can
-inject faults: reply packets with bad checksums or none at all, and unplugging the "cable".
+It speaks the Feetech STS3215 protocol LeRobot's bus uses. The leader plays a joint motion (a
+scripted wave, the calibration sweep, a fixed pose, or the ``action`` column of a LeRobot
+dataset); the follower's servos track the goal positions LeRobot's SOFollower writes while their
+torque is on (and a motion, if given, moves the limp joints: calibrate against --motion sweep).
+Both can inject faults: reply packets with bad checksums or none at all, and unplugging the
+"cable".
 """
 
 from __future__ import annotations
@@ -19,31 +22,42 @@ from pathlib import Path
 import numpy as np
 
 from dora_sim import contract as c
-from dora_sim_leader.config import VIRTUAL_ARM_ID, VIRTUAL_ARM_LINK, default_calibration_dir
 from dora_sim_leader.virtual import physical
 from dora_sim_leader.virtual.arm import Faults, VirtualArm
 from dora_sim_leader.virtual.motion import DatasetPlayback, Hold, Motion, Wave, calibration_sweep
+from dora_sim_leader.virtual.roles import FOLLOWER, LEADER, Role
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="dora-sim-virtual-arm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="dora-sim-virtual-arm",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--follower",
+        action="store_true",
+        help=f"a follower arm (LeRobot's SOFollower drives it), link {FOLLOWER.link}, calibration"
+        f" id {FOLLOWER.calibration_id!r}; default: a leader arm",
+    )
     parser.add_argument(
         "--link",
-        default=VIRTUAL_ARM_LINK,
-        help=f"stable path of the device, LEADER_PORT (default {VIRTUAL_ARM_LINK})",
+        help=f"stable path of the device, LEADER_PORT / FOLLOWER_PORT (default {LEADER.link}"
+        f" or {FOLLOWER.link})",
     )
     parser.add_argument(
         "--motion",
-        choices=["wave", "sweep", "hold", "dataset"],
-        default="wave",
-        help="wave: every joint on a sine (default); sweep: the calibration moves, repeated;"
-        " hold: --pose; dataset: the actions of --dataset",
+        choices=["wave", "sweep", "hold", "dataset", "none"],
+        help="what moves the joints whose torque is off (all of a leader's): wave: every joint"
+        " on a sine (the leader's default); sweep: the calibration moves, repeated; hold: --pose;"
+        " dataset: the actions of --dataset; none: nothing (the follower's default)",
     )
     parser.add_argument("--speed", type=float, default=1.0, help="wave speed factor")
     parser.add_argument(
         "--pose",
         default="0,0,0,0,0,50",
-        help="hold pose, so101 units: 5 angles in degrees, gripper 0-100",
+        help="hold pose, and where a follower's joints are when it starts; so101 units: 5 angles"
+        " in degrees, gripper 0-100",
     )
     parser.add_argument("--dataset", type=Path, help="root of a LeRobot dataset to play")
     parser.add_argument("--episode", type=int, help="play only this episode of --dataset")
@@ -67,40 +81,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write-calibration",
         action="store_true",
-        help=f"write the arm's calibration as LeRobot id {VIRTUAL_ARM_ID!r} into"
-        " CALIBRATION_DIR or LeRobot's default folder, then serve",
+        help=f"write the arm's calibration as LeRobot id {LEADER.calibration_id!r} (follower:"
+        f" {FOLLOWER.calibration_id!r}) into CALIBRATION_DIR or LeRobot's default folder,"
+        " then serve",
     )
     return parser.parse_args(argv)
 
 
-def make_motion(args: argparse.Namespace) -> Motion:
-    if args.motion == "sweep":
-        return calibration_sweep(loop=True)
-    if args.motion == "hold":
-        pose = np.array([float(v) for v in args.pose.split(",")])
-        if pose.shape != (c.NUM_JOINTS,):
-            raise ValueError(f"--pose needs {c.NUM_JOINTS} comma-separated values")
-        return Hold(pose)
-    if args.motion == "dataset":
+def parse_pose(text: str) -> np.ndarray:
+    pose = np.array([float(v) for v in text.split(",")])
+    if pose.shape != (c.NUM_JOINTS,):
+        raise ValueError(f"--pose needs {c.NUM_JOINTS} comma-separated values")
+    return pose
+
+
+def make_motion(args: argparse.Namespace, role: Role) -> Motion | None:
+    motion = args.motion or role.default_motion
+    if motion == "sweep":
+        return calibration_sweep(loop=True, calibration=role.calibration)
+    if motion == "hold":
+        return Hold(parse_pose(args.pose))
+    if motion == "dataset":
         if args.dataset is None:
             raise ValueError("--motion dataset needs --dataset <root of a LeRobot dataset>")
         return DatasetPlayback(args.dataset, args.episode)
+    if motion == "none":
+        return None
     return Wave(args.speed)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
+    role = FOLLOWER if args.follower else LEADER
+    link = args.link or role.link
     try:
-        motion = make_motion(args)
+        motion = make_motion(args, role)
+        pose = parse_pose(args.pose)
     except (ValueError, OSError, KeyError) as err:
         print(f"dora-sim-virtual-arm: {err}", file=sys.stderr)
         return 2
     if args.write_calibration:
         directory = os.environ.get("CALIBRATION_DIR")
-        folder = Path(directory) if directory else default_calibration_dir()
-        path = folder / f"{VIRTUAL_ARM_ID}.json"
-        physical.write_calibration(path)
+        folder = Path(directory) if directory else role.default_calibration_dir()
+        path = folder / f"{role.calibration_id}.json"
+        physical.write_calibration(path, role.calibration)
         print(f"calibration of the virtual arm written to {path}")
     faults = Faults(
         corrupt_rate=args.corrupt_rate,
@@ -110,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         unplug_every_s=args.unplug_every,
         seed=args.seed,
     )
-    arm = VirtualArm(Path(args.link), motion, faults)
+    arm = VirtualArm(Path(link), motion, faults, role.calibration, pose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     arm.start()
     print(
-        f"virtual SO-101 leader on {arm.device}, linked at {args.link}\n"
-        f"  LEADER_PORT={args.link} LEADER_ID={VIRTUAL_ARM_ID}"
-        " dora run dataflows/dataflow-teleop.yaml",
+        f"virtual SO-101 {role.name} on {arm.device}, linked at {link}\n"
+        f"  {role.port_variable}={link} {role.id_variable}={role.calibration_id}"
+        f" dora run {role.dataflow}",
         flush=True,
     )
     try:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from dora_sim import contract as c
 from dora_sim_leader.virtual import physical
+from dora_sim_leader.virtual.dataset import DatasetInfo, episode_actions
 
 
 class Motion(Protocol):
@@ -64,18 +62,23 @@ class Keyframes:
 
 
 def calibration_sweep(
-    hold_s: float = 5.0, move_s: float = 1.0, dwell_s: float = 0.25, loop: bool = False
+    hold_s: float = 5.0,
+    move_s: float = 1.0,
+    dwell_s: float = 0.25,
+    loop: bool = False,
+    calibration: physical.Calibration = physical.REFERENCE_CALIBRATION,
 ) -> Keyframes:
     """What a user does for ``lerobot-calibrate``: hold the middle pose, then move each joint
     (but the full-turn wrist roll) to both mechanical stops, one at a time, and back, resting
-    ``dwell_s`` at each so that the host's sampling surely sees it."""
-    mid = physical.homing_pose()
+    ``dwell_s`` at each so that the host's sampling surely sees it. ``calibration``: the body."""
+    mid = physical.homing_pose(calibration)
     keys: list[tuple[float, np.ndarray]] = [(0.0, mid), (hold_s, mid)]
     t = hold_s
     for joint in c.JOINT_NAMES:
         if joint == physical.FULL_TURN_JOINT:
             continue
-        for pose in (physical.range_pose(joint, "min"), physical.range_pose(joint, "max"), mid):
+        ends = (physical.range_pose(joint, end, calibration) for end in ("min", "max"))
+        for pose in (*ends, mid):
             t += move_s
             keys.append((t, pose))
             t += dwell_s
@@ -87,27 +90,8 @@ class DatasetPlayback:
     """The ``action`` column of a LeRobot v3 dataset, played at the dataset's fps, looped."""
 
     def __init__(self, root: Path, episode: int | None = None) -> None:
-        info = json.loads((root / "meta" / "info.json").read_text())
-        self.fps = float(info["fps"])
-        names = info.get("features", {}).get("action", {}).get("names")
-        if names is not None and list(names) != list(c.MOTOR_FEATURE_NAMES):
-            raise ValueError(
-                f"{root}: action names {names} are not an SO-101's {list(c.MOTOR_FEATURE_NAMES)}"
-            )
-        files = sorted((root / "data").glob("**/*.parquet"))
-        if not files:
-            raise ValueError(f"{root}: no parquet files under data/")
-        frames = []
-        for file in files:
-            table = pq.read_table(file, columns=["action", "episode_index"])
-            if episode is not None:
-                table = table.filter(pc.equal(table["episode_index"], episode))
-            if table.num_rows:
-                frames.append(np.stack(table["action"].to_numpy(zero_copy_only=False)))
-        if not frames:
-            raise ValueError(f"{root}: no frames" + (f" for episode {episode}" if episode else ""))
-        self.actions = np.concatenate(frames).astype(np.float64)
-        self.actions[:, c.GRIPPER_INDEX] = np.clip(self.actions[:, c.GRIPPER_INDEX], 0.0, 100.0)
+        self.fps = DatasetInfo.load(root).fps
+        self.actions = episode_actions(root, episode)
 
     def pose(self, t: float) -> np.ndarray:
         return self.actions[int(t * self.fps) % len(self.actions)].copy()

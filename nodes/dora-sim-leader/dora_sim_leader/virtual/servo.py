@@ -1,14 +1,21 @@
 """Register model of one Feetech STS3215 servo, as far as LeRobot's bus code can observe it.
 
-Addresses follow LeRobot 0.4.4's ``STS_SMS_SERIES_CONTROL_TABLE``. The position semantics are the
-servo's: ``Present_Position = (actual - Homing_Offset) mod 4096`` where ``actual`` is the absolute
-magnetic-encoder reading set by the (virtual) physical joint, and ``Homing_Offset`` is stored in
-sign-magnitude with the sign in bit 11. Torque, goal tracking and EPROM locking are not modelled:
-a leader arm is back-driven by hand with torque off.
+Addresses follow LeRobot's ``STS_SMS_SERIES_CONTROL_TABLE`` (the same in 0.4.4 and 0.6.1). The
+position semantics are the servo's: ``Present_Position = (actual - Homing_Offset) mod 4096`` where
+``actual`` is the absolute magnetic-encoder reading of the (virtual) physical joint, and
+``Homing_Offset`` is stored in sign-magnitude with the sign in bit 11.
+
+With ``Torque_Enable`` off the joint is wherever a hand puts it (a leader arm; a follower being
+calibrated). With it on, the position loop drives the joint toward ``Goal_Position`` (sign bit 15,
+held inside ``Min/Max_Position_Limit``): a first-order lag whose time constant scales with
+``P_Coefficient``, capped at the STS3215's no-load speed. When torque comes on, the goal is set
+to the present position, so the joint holds where it is instead of jumping to a stale goal.
+Load, current, velocity readings and EPROM locking are not modelled.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 MODEL_NUMBER: Final = 777  # STS3215
@@ -30,6 +37,7 @@ ADDR_HOMING_OFFSET: Final = 31
 ADDR_OPERATING_MODE: Final = 33
 ADDR_TORQUE_ENABLE: Final = 40
 ADDR_ACCELERATION: Final = 41
+ADDR_GOAL_POSITION: Final = 42
 ADDR_LOCK: Final = 55
 ADDR_PRESENT_POSITION: Final = 56
 ADDR_PRESENT_VOLTAGE: Final = 62
@@ -43,6 +51,16 @@ READ_ONLY: Final = frozenset({0, 1, 2, 3, 4, *range(56, 71)})
 
 HOMING_SIGN_BIT: Final = 11
 POSITION_SIGN_BIT: Final = 15
+
+TORQUE_ON: Final = 1
+FACTORY_P_COEFFICIENT: Final = 32
+# The position loop's time constant at the factory P_Coefficient; LeRobot's SOFollower writes 16,
+# which doubles it (50 ms: the follower trails a fast leader by a couple of ticks, as real ones do).
+TIME_CONSTANT_S: Final = 0.025
+# STS3215 datasheet: 0.222 s per 60 degrees without load at 7.4 V, i.e. ~270 deg/s.
+NO_LOAD_SPEED: Final = RESOLUTION * (60 / 360) / 0.222  # ticks per second
+MAX_STEP_S: Final = 0.005  # integration step of the position loop
+MOVING_THRESHOLD: Final = 1.0  # ticks from the goal beyond which ``Moving`` reads 1
 
 
 def decode_sign_magnitude(value: int, sign_bit: int) -> int:
@@ -59,7 +77,7 @@ class Servo:
 
     def __init__(self, servo_id: int) -> None:
         self.memory = bytearray(MEMORY_SIZE)
-        self.actual = RESOLUTION // 2  # absolute encoder reading, 0..4095
+        self.position = float(RESOLUTION // 2)  # absolute encoder, continuous (ticks)
         self.moving = False
         self._factory_defaults(servo_id)
 
@@ -73,7 +91,7 @@ class Servo:
         self._store(ADDR_MIN_POSITION, 2, 0)
         self._store(ADDR_MAX_POSITION, 2, RESOLUTION - 1)
         self._store(ADDR_MAX_TORQUE, 2, 1000)
-        self.memory[ADDR_P_COEFFICIENT] = 32
+        self.memory[ADDR_P_COEFFICIENT] = FACTORY_P_COEFFICIENT
         self.memory[ADDR_LOCK] = 1
         self.memory[ADDR_PRESENT_VOLTAGE] = 50  # 5.0 V
         self.memory[ADDR_PRESENT_TEMPERATURE] = 30  # °C
@@ -83,12 +101,49 @@ class Servo:
         return self.memory[ADDR_ID]
 
     @property
+    def actual(self) -> int:
+        """Absolute encoder reading, 0..4095."""
+        return round(self.position) % RESOLUTION
+
+    @actual.setter
+    def actual(self, ticks: int) -> None:
+        self.position = float(ticks)
+
+    @property
     def homing_offset(self) -> int:
         return decode_sign_magnitude(self._load(ADDR_HOMING_OFFSET, 2), HOMING_SIGN_BIT)
 
     @property
     def present_position(self) -> int:
         return (self.actual - self.homing_offset) % RESOLUTION
+
+    @property
+    def torque_enabled(self) -> bool:
+        return self.memory[ADDR_TORQUE_ENABLE] == TORQUE_ON
+
+    @property
+    def goal_position(self) -> int:
+        """The goal in Present_Position's frame, held inside the position limits (if set)."""
+        goal = decode_sign_magnitude(self._load(ADDR_GOAL_POSITION, 2), POSITION_SIGN_BIT)
+        low, high = self._load(ADDR_MIN_POSITION, 2), self._load(ADDR_MAX_POSITION, 2)
+        return min(max(goal, low), high) if low < high else goal
+
+    def advance(self, dt: float) -> None:
+        """Run the position loop for ``dt`` seconds (nothing moves it while torque is off)."""
+        if not self.torque_enabled:
+            self.moving = False
+            return
+        tau = TIME_CONSTANT_S * FACTORY_P_COEFFICIENT / max(1, self.memory[ADDR_P_COEFFICIENT])
+        error = 0.0
+        while dt > 0:
+            step_s = min(dt, MAX_STEP_S)
+            present = (self.position - self.homing_offset) % RESOLUTION
+            error = self.goal_position - present
+            step = error * (1.0 - math.exp(-step_s / tau))
+            limit = NO_LOAD_SPEED * step_s
+            self.position = (self.position + min(max(step, -limit), limit)) % RESOLUTION
+            dt -= step_s
+        self.moving = abs(error) > MOVING_THRESHOLD
 
     def read(self, address: int, length: int) -> bytes | None:
         """Register bytes, or None for an access beyond the register file (the servo stays mute)."""
@@ -106,9 +161,13 @@ class Servo:
         """Store ``data``; read-only bytes are left unchanged. False if out of range."""
         if address + len(data) > MEMORY_SIZE:
             return False
+        torque_was_on = self.torque_enabled
         for offset, byte in enumerate(data):
             if address + offset not in READ_ONLY:
                 self.memory[address + offset] = byte
+        if self.torque_enabled and not torque_was_on:  # hold here, never jump to a stale goal
+            goal = encode_sign_magnitude(self.present_position, POSITION_SIGN_BIT)
+            self._store(ADDR_GOAL_POSITION, 2, goal)
         return True
 
     def _load(self, address: int, length: int) -> int:
