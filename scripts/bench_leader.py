@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 
 from dora_sim import contract as c
+from dora_sim.transport import with_overlay
 from dora_sim_leader.latency import Stamped, match_latencies
 from dora_sim_leader.probe import instrument, read_log
 from dora_sim_leader.status import LeaderStatus
@@ -104,15 +105,13 @@ def _run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         probed = {
             "leader_action": "leader/action",
             "leader_status": "leader/status",
-            "sim_action": "sim/action",
+            "sim_action": f"sim/{c.APPLIED_ACTION}",
         }
         dataflow, log = instrument(
             TELEOP,
             tmp,
-            {
-                name: {"source": source, "queue_size": 1000, "queue_policy": "backpressure"}
-                for name, source in probed.items()
-            },
+            {name: {"source": source, "queue_size": 1000} for name, source in probed.items()},
+            credits=("sim",),  # the probe acknowledges the sim's frames: it sees every one
             env={
                 "sim": {
                     "NUM_EPISODES": 1,
@@ -134,6 +133,7 @@ def _run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "HF_LEROBOT_CALIBRATION": str(calibration),
         }
         env.pop("CALIBRATION_DIR", None)
+        with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` and the tests use
         env.setdefault("MUJOCO_GL", "egl")
         env.setdefault("EGL_PLATFORM", "surfaceless")
         done = subprocess.run(

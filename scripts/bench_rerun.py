@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from dora_sim.transport import with_overlay
+
 REPO = Path(__file__).resolve().parents[1]
 HEADLESS = {"MUJOCO_GL": "egl", "EGL_PLATFORM": "surfaceless"}
 CPU_LINE = re.compile(r"\[dora-sim-rerun\] dropped frames final:.*\((\d+)% of a core\)")
@@ -152,6 +154,7 @@ def run_once(args: argparse.Namespace, with_rerun: bool) -> dict[str, Any]:
             **HEADLESS,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         }
+        with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` and the tests use
         done = subprocess.run(
             ["dora", "run", str(flow)],
             cwd=work,

@@ -21,6 +21,8 @@ import numpy as np
 import psutil
 import yaml
 
+from dora_sim.transport import with_overlay
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -54,9 +56,10 @@ def floor_ms_per_tick(args: argparse.Namespace) -> float:
             start = time.perf_counter()
             codec.encode_joints(sim.state())
             codec.encode_joints(sim.target_contract())
+            codec.encode_ee_state(np.r_[sim.ee_pose(), 0, 0, 0, 1, 0, 0, 0])  # pose + no change
             for camera in cameras:
                 codec.encode_image(sim.render(camera))
-            codec.encode_scene(sim.ee_pose(), sim.object_poses())
+            codec.encode_scene(sim.object_poses())
             sim.success()
             sim.step()
             if i >= 10:  # warm-up excluded
@@ -72,7 +75,8 @@ def graph(args: argparse.Namespace, probe_out: str) -> dict:
     # The simulator's own cost: sim <-> expert only (`bench.py record` measures the recorder).
     demo["nodes"] = [n for n in demo["nodes"] if n["id"] in ("sim", "expert")]
     sim = next(n for n in demo["nodes"] if n["id"] == "sim")
-    sim["inputs"].pop("control", None)
+    for name in ("control", "ack.recorder"):  # wired to the recorder
+        sim["inputs"].pop(name, None)
     cameras = [x for x in args.cameras.split(",") if x]
     sim["inputs"]["tick"]["source"] = f"dora/timer/hz/{args.fps}"
     sim["outputs"] = [o for o in sim["outputs"] if not o.startswith("observation.images.")]
@@ -110,6 +114,7 @@ def run_dataflow(args: argparse.Namespace) -> tuple[dict, float, float]:
         descriptor = os.path.join(tmp, "bench.yaml")
         Path(descriptor).write_text(yaml.safe_dump(graph(args, probe_out)))
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` and the tests use
         log = open(os.path.join(tmp, "dora.log"), "w")  # noqa: SIM115 (closed with the tmp dir)
         launched = time.time()
         run_graph = "import sys, dora; dora.run(sys.argv[1], stop_after=float(sys.argv[2]))"

@@ -1,8 +1,10 @@
 """Each simulator node under a real ``dora run``: shared memory, timers, a closed loop, exit.
 
 A probe node (``dora_probe.py``) sends an action and a ``finish`` control in each episode and
-records every frame; the graph must end by itself (exit status 0) after NUM_EPISODES=2. Its
-inputs use ``backpressure`` (as the recorder's do) so that it sees every frame. The Isaac node
+records every frame; the graph must end by itself (exit status 0) after NUM_EPISODES=2. Like the
+recorder, it is a lossless consumer: it acknowledges frames (``ack`` -> the sim's ``ack.probe``)
+and its per-tick inputs have the contract's CREDIT_QUEUE_SIZE, so it sees every frame only if
+the sim holds for its credits. The Isaac node
 runs on the fake Isaac Lab (``fake_isaaclab/``) through the launcher the Isaac dataflows use
 (``nodes/dora-sim-isaac/dora-sim-isaac.sh``), with this venv's Python as ISAAC_PYTHON.
 """
@@ -24,7 +26,7 @@ from conftest import dora_env
 from dora_sim import contract as c
 
 HERE = Path(__file__).resolve().parent
-PER_TICK = [c.STATE, c.ACTION_APPLIED, c.image_topic("front"), c.SCENE]
+PER_TICK = [c.STATE, c.APPLIED_ACTION, c.EE_STATE, c.image_topic("front"), c.SCENE]
 SESSION = {"NUM_EPISODES": "2", "EPISODE_TIME_S": "5", "CAMERAS": "front",
            "IMAGE_HEIGHT": "24", "IMAGE_WIDTH": "32", "SEED": "0"}  # fmt: skip
 
@@ -41,6 +43,11 @@ SIMS = {
 }
 
 
+def queue_size(name: str) -> int:
+    """Per-tick inputs: what credits guarantee never overflows; events: room to spare."""
+    return c.CREDIT_QUEUE_SIZE if name in PER_TICK else 100
+
+
 def dataflow(sim: dict, probe_out: Path) -> dict:
     sim_node = {
         "id": "sim",
@@ -49,6 +56,7 @@ def dataflow(sim: dict, probe_out: Path) -> dict:
             "tick": {"source": "dora/timer/hz/30", "queue_size": 1},
             "action": {"source": "probe/action", "queue_size": 1},
             "control": "probe/control",
+            "ack.probe": {"source": "probe/ack", "queue_size": 100},  # as the shipped graphs
         },
         "outputs": [*PER_TICK, c.EPISODE, c.STATUS],
         "env": {**SESSION, **sim["env"]},
@@ -58,10 +66,10 @@ def dataflow(sim: dict, probe_out: Path) -> dict:
         "path": sys.executable,
         "args": str(HERE / "dora_probe.py"),
         "inputs": {
-            name: {"source": f"sim/{name}", "queue_size": 1000, "queue_policy": "backpressure"}
+            name: {"source": f"sim/{name}", "queue_size": queue_size(name)}
             for name in [*PER_TICK, c.EPISODE, c.STATUS]
         },
-        "outputs": [c.ACTION, c.CONTROL],
+        "outputs": [c.ACTION, c.CONTROL, c.ACK],
         "env": {"PROBE_OUT": str(probe_out)},
     }
     return {"nodes": [sim_node, probe]}
@@ -86,6 +94,8 @@ def test_sim_node_under_dora_run(name, tmp_path):
 
     events = [e["event"] for e in record["episodes"]]
     assert events == ["start", "end", "start", "end"]
+    starts = [e for e in record["episodes"] if e["event"] == "start"]
+    assert [e[c.MD_SEED] for e in starts] == [0, 1]  # SEED, then the next scene's
     ends = [e for e in record["episodes"] if e["event"] == "end"]
     assert [e[c.MD_LAST] for e in ends] == [False, True]
     reasons = [e[c.MD_END_REASON] for e in ends]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dora_sim import contract as c
 from dora_sim.headless import headless_env
 
 HERE = Path(__file__).resolve().parent
@@ -81,21 +82,26 @@ def xtest_key(display: str, keysym: str, down: bool) -> None:
 
 
 # --- the probed dataflow ----------------------------------------------------------------------
-# Every frame counts: backpressure inputs are never dropped (dora 1.1's default path drops some).
-LOSSLESS = "queue_size: 1000, queue_policy: backpressure"
+# Every frame counts: the recorder acknowledges the frames it has taken (contract credits) and
+# the sim holds while it is behind, so a queue of CREDIT_QUEUE_SIZE never overflows.
+LOSSLESS = f"queue_size: {c.CREDIT_QUEUE_SIZE}"
 RECORDER = f"""  - id: recorder
     path: dora-sim-recorder
     inputs:
-      action: {{source: sim/action, {LOSSLESS}}}
+      action: {{source: sim/applied_action, {LOSSLESS}}}
       observation.state: {{source: sim/observation.state, {LOSSLESS}}}
       scene: {{source: sim/scene, {LOSSLESS}}}
-      episode: {{source: sim/episode, {LOSSLESS}}}
-    outputs: [status, control]
+      episode: {{source: sim/episode, queue_size: 100}}
+    outputs: [ack, status, control]
 """
 
 
+SIM_OUTPUTS = (
+    c.STATE, c.APPLIED_ACTION, c.EE_STATE, c.image_topic("front"), c.SCENE, c.EPISODE, c.STATUS
+)  # fmt: skip
 PROBED = {
     "scene": "sim/scene",
+    "ee_state": "sim/ee_state",
     "observation.state": "sim/observation.state",
     "episode": "sim/episode",
     "control": "keyboard/control",
@@ -114,6 +120,9 @@ def dataflow_yaml(
     def env_block(env: dict[str, Any]) -> str:
         return "".join(f"      {key}: {json.dumps(str(value))}\n" for key, value in env.items())
 
+    # credits: the sim holds for the recorder (acks are cumulative: a roomy queue, as shipped)
+    credits = "      ack.recorder: {source: recorder/ack, queue_size: 100}\n" if recorder else ""
+
     return f"""nodes:
   - id: sim
     path: dora-sim-mujoco
@@ -121,7 +130,7 @@ def dataflow_yaml(
       tick: {{source: dora/timer/hz/30, queue_size: 1}}
       ee_delta: {{source: keyboard/ee_delta, queue_size: 1}}
       control: {{source: keyboard/control, queue_size: 100}}
-    outputs: [observation.state, action, observation.images.front, scene, episode, status]
+{credits}    outputs: [{", ".join(SIM_OUTPUTS)}]
     env:
 {env_block(sim_env)}
   - id: keyboard
@@ -185,7 +194,8 @@ class Probe:
         return len(self.lines("scene")) >= 30
 
     def ee(self) -> list[float]:
-        return self.latest("scene")["ee"]
+        """The gripper's tool centre point (world frame, m), from the sim's ``ee_state``."""
+        return self.latest("ee_state")["ee"]
 
     def settled_ee(self, wait: float = 0.4) -> list[float]:
         """The gripper position once the arm has had time to follow its target."""

@@ -14,6 +14,7 @@ from keyboard_testkit import dora_env
 from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.config import ConfigError
+from dora_sim.link import NodeLink
 from dora_sim_keyboard import keys as k
 from dora_sim_keyboard import main
 from dora_sim_keyboard.bindings import make_bindings
@@ -21,6 +22,8 @@ from dora_sim_keyboard.keys import KeyEvent
 from dora_sim_keyboard.teleop import JogSpeeds, Teleop
 
 TICK = (c.TICK, pa.array([0], type=pa.uint64()))
+CONTRACT = {c.MD_CONTRACT: c.CONTRACT_VERSION}  # what every dora-sim node stamps on its messages
+TASK = "Pick up the cube"
 
 
 class ScriptedKeys:
@@ -46,10 +49,10 @@ def clock(monkeypatch):
     monkeypatch.setattr(main.time, "monotonic", lambda: next(ticks) * 0.25)
 
 
-def run(events: list, source: ScriptedKeys, terminal: bool = False) -> MockNode:
-    node = MockNode(events)
+def run(events: list, source: ScriptedKeys, terminal: bool = False, status: int = 0) -> MockNode:
+    node = MockNode(events, CONTRACT)
     teleop = Teleop(make_bindings("dora-sim", terminal=terminal, jog=True), JogSpeeds())
-    main.KeyboardNode(node, source, teleop).run()
+    assert main.KeyboardNode(NodeLink(node), source, teleop).run() == status
     return node
 
 
@@ -57,9 +60,26 @@ def commands(node: MockNode) -> list[str]:
     return [codec.decode_control(value) for value in node.outputs.get(c.CONTROL, [])]
 
 
-def episode(what: str, **metadata) -> dict:
-    value = codec.encode_text(what)
-    return {"type": "INPUT", "id": c.EPISODE, "value": value, "metadata": metadata}
+def episode(event: codec.EpisodeStart | codec.EpisodeEnd) -> dict:
+    """The simulator's episode event, as dora delivers it."""
+    value, metadata = codec.encode_episode(event)
+    return {"type": "INPUT", "id": c.EPISODE, "value": value, "metadata": {**metadata, **CONTRACT}}
+
+
+def episode_end(index: int, reason: str, last: bool = False) -> codec.EpisodeEnd:
+    return codec.EpisodeEnd(
+        frame=100 * (index + 1),
+        episode_index=index,
+        task=TASK,
+        seed=index,
+        fps=c.DEFAULT_FPS,
+        success=False,
+        reason=reason,
+        num_frames=50,
+        sim_time=50 / c.DEFAULT_FPS,
+        wall_time=2.0,
+        last=last,
+    )
 
 
 def test_jog_while_held_and_commands_on_press(clock):
@@ -99,8 +119,8 @@ def test_forwards_another_nodes_commands(clock):
 def test_episode_events_prompt_and_reopen_the_gripper_toggle(clock, capsys):
     events = [
         TICK,
-        episode(c.EPISODE_END, **{c.MD_EPISODE: 0, c.MD_END_REASON: c.END_RERECORD}),
-        episode(c.EPISODE_START, **{c.MD_EPISODE: 1, c.MD_TASK: "Pick up the cube"}),
+        episode(episode_end(0, c.END_RERECORD)),
+        episode(codec.EpisodeStart(frame=101, episode_index=1, task=TASK, seed=0, fps=30)),
         TICK,
     ]
     keys = ScriptedKeys([KeyEvent("c", True)], [KeyEvent(k.UP, True)])
@@ -108,8 +128,34 @@ def test_episode_events_prompt_and_reopen_the_gripper_toggle(clock, capsys):
     grippers = [float(codec.decode_ee_delta(v)[5]) for v in node.outputs[c.EE_DELTA]]
     assert grippers == [0.0, 40.0]  # closed by the toggle, open again in the new episode
     out = capsys.readouterr().out
-    assert "episode 0 discarded" in out
+    assert "episode 0 discarded (rerecord)" in out
     assert "episode 1 is running: Pick up the cube | Space: finish" in out
+
+
+def test_a_kept_episode_end_says_how_to_go_on_and_the_last_one_says_nothing(clock, capsys):
+    events = [episode(episode_end(0, c.END_TIME_LIMIT)), episode(episode_end(1, c.END_STOP, True))]
+    run([*events, TICK], ScriptedKeys())
+    out = capsys.readouterr().out
+    assert "episode 0 ended (time_limit); in a reset phase, Space starts the next" in out
+    assert "episode 1" not in out
+
+
+def test_a_malformed_episode_event_is_ignored(clock, capsys, caplog):
+    start = episode(codec.EpisodeStart(frame=0, episode_index=0, task=TASK, seed=0, fps=30))
+    del start["metadata"][c.MD_TASK]  # a start event without its task: rejected by the codec
+    node = run([start, TICK, (c.CONTROL, codec.encode_control(c.CONTROL_FINISH))], ScriptedKeys())
+    assert "is running" not in capsys.readouterr().out
+    assert "ignoring a malformed episode event" in caplog.text
+    assert commands(node) == [c.CONTROL_FINISH]  # and the node carries on
+
+
+def test_a_peer_of_another_contract_version_ends_the_node_with_an_error(clock, caplog):
+    """A control from a node that does not speak this contract is refused, not obeyed."""
+    old = {"type": "INPUT", "id": c.CONTROL, "value": codec.encode_control(c.CONTROL_FINISH),
+           "metadata": {c.MD_CONTRACT: "1"}}  # fmt: skip
+    node = run([TICK, old, TICK], ScriptedKeys(), status=2)
+    assert commands(node) == []
+    assert "speaks contract 1" in caplog.text
 
 
 def test_config_errors_name_the_variable(monkeypatch):
@@ -156,7 +202,7 @@ def test_without_a_keyboard(monkeypatch, caplog, jog, status):
 
     def make_node() -> MockNode:
         forwarded = (c.CONTROL, codec.encode_control(c.CONTROL_FINISH))
-        nodes.append(MockNode([TICK, forwarded, TICK]))
+        nodes.append(MockNode([TICK, forwarded, TICK], CONTRACT))
         return nodes[-1]
 
     monkeypatch.setenv("JOG", jog)

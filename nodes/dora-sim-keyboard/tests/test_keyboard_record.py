@@ -23,7 +23,7 @@ from keyboard_testkit import (
 pytestmark = [pytest.mark.slow, pytest.mark.display]
 
 REPO_ID = "test/keyboard"
-CUBE_X = 7  # observation.environment_state = the scene: gripper pose (7), then the cube's
+CUBE_X = 0  # observation.environment_state = the scene: the cube's pose (the only object)
 
 
 def push_the_cube(display: str, probe: Probe) -> None:
@@ -47,7 +47,9 @@ def test_keys_record_a_dataset_where_the_cube_moved_without_the_rerecorded_episo
     # phase after each episode lets Esc end the session while no episode is in progress.
     sim_env = {**SIM_ENV, "RESET_TIME_S": 3}
     flow = tmp_path / "flow.yaml"
-    flow.write_text(dataflow_yaml(sim_env, {}, recorder=True, probed=("scene", "episode")))
+    flow.write_text(
+        dataflow_yaml(sim_env, {}, recorder=True, probed=("scene", "ee_state", "episode"))
+    )
     probe = Probe(tmp_path / "probe.jsonl")
     env = dora_env(
         PROBE_OUT=str(probe.path),

@@ -2,7 +2,8 @@
 
 One run, about 25 s, in phases: the arm plays a known wave (clean), is unplugged for 2 s and
 comes back, then its replies get corrupted checksums at 2 % for 4 s. A probe node logs the
-leader's actions and status and the simulator's applied action and joint state.
+leader's actions and status and the simulator's applied action (``applied_action``) and joint
+state.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from dora_sim import contract as c
+from dora_sim.transport import with_overlay
 from dora_sim_leader.latency import Stamped, match_latencies
 from dora_sim_leader.probe import instrument, read_log
 from dora_sim_leader.status import LeaderStatus
@@ -35,15 +37,16 @@ EPISODE_S = 22
 # Half the wave's default speed: 8-16 s periods, up to ~25 deg/s (a calm human demonstration).
 WAVE_SPEED = 0.5
 SETTLE_S, CLEAN_S, UNPLUG_S, RECOVER_S, NOISE_S = 1.0, 4.0, 2.0, 2.5, 4.0
-# The probe must not drop what it is there to check, even on a loaded machine: backpressure
-# inputs (dora 1.1's drop-oldest direct path can lose messages, see dataflow-record-expert.yaml).
+# The probe must not drop what it is there to check, even on a loaded machine: it acknowledges
+# the sim's frames (contract credits, ``instrument(credits=("sim",))``), so the sim holds rather
+# than let a queue overflow (dora 1.1's drop-oldest direct path loses messages silently).
 PROBED = {
-    name: {"source": source, "queue_size": 1000, "queue_policy": "backpressure"}
+    name: {"source": source, "queue_size": 1000}
     for name, source in {
         "leader_action": "leader/action",
         "leader_status": "leader/status",
-        "sim_action": "sim/action",
-        "sim_state": "sim/observation.state",
+        "sim_action": f"sim/{c.APPLIED_ACTION}",
+        "sim_state": f"sim/{c.STATE}",
     }.items()
 }
 # Motion time is the test process's clock, stamps are the nodes' wall clocks: allow some skew.
@@ -104,6 +107,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         tmp,
         PROBED,
         drop=("keyboard",),
+        credits=("sim",),
         env={
             "sim": {
                 "NUM_EPISODES": 1,
@@ -114,6 +118,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         },
     )
     env = {k: v for k, v in os.environ.items() if k not in {"CALIBRATION_DIR", "RATE_HZ"}}
+    with_overlay(env)  # dora-sim's zenoh settings: no message lost to a busy machine
     env.update(
         LEADER_PORT=str(arm.link),
         LEADER_ID="virtual_arm",

@@ -1,12 +1,13 @@
 """dora-sim-rerun: shows (or records) a dora-sim graph in Rerun without ever slowing it down.
 
 Inputs (ids as in ``dora_sim.contract``, all from the simulator): ``observation.state``,
-``action``, ``scene``, ``episode``, ``status`` and any number of ``observation.images.<camera>``
-(give those ``queue_size: 1``). Every message goes on the ``frame`` timeline (the sim's tick
-counter) and the ``wall_time`` timeline. Scalars and events are logged as they arrive; images
-go through one newest-only slot per camera to a logging thread, so a slow viewer or disk costs
-display frames, never sim ticks. Frames this node never logged are counted per stream, logged
-under ``rerun/dropped/<stream>`` and printed every few seconds.
+``applied_action``, ``ee_state``, ``scene``, ``episode``, ``status`` and any number of
+``observation.images.<camera>`` (give those ``queue_size: 1``). Every message goes on the
+``frame`` timeline (the sim's tick counter) and the ``wall_time`` timeline. Scalars and events
+are logged as they arrive; images go through one newest-only slot per camera to a logging
+thread, so a slow viewer or disk costs display frames, never sim ticks. Frames this node never
+logged are counted per stream, logged under ``rerun/dropped/<stream>`` and printed every few
+seconds. A sender of another contract version ends the node with exit status 2.
 
 Configuration (node ``env:`` or the environment): RERUN_MODE (auto|spawn|connect|serve|save;
 auto = spawn with a display, else save), RERUN_URL (connect), RERUN_GRPC_PORT (spawn, serve),
@@ -54,6 +55,7 @@ class RerunNode:
         self.reported: dict[str, tuple[int, int]] = {}
         self.reported_total = 0
         self.cpu_start, self.wall_start = time.process_time(), time.monotonic()
+        self.exit_status = 0  # 2: a sender speaks another contract version
 
     def start(self) -> None:
         self.thread.start()
@@ -140,6 +142,7 @@ def run(node: Any, logger: SimLogger) -> RerunNode:
                 rerun_node.on_input(event.id, event.value, event.metadata)
     except ContractVersionError as err:
         log.error("%s", err)
+        rerun_node.exit_status = 2
     finally:
         rerun_node.close()
     return rerun_node
@@ -161,14 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     logger.log_styles()
     node = Node()
     try:
-        run(node, logger)
+        status = run(node, logger).exit_status
     finally:
         try:
             rec.flush(timeout_sec=FLUSH_TIMEOUT_S)
         except RuntimeError as err:  # a viewer that went away mid-session
             log.warning("could not flush the last data to %s: %s", where, err)
         rec.disconnect()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ witness node recording what the sim sent) writes an .rrd; rerun's own reader che
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from dora_sim import contract as c
+from dora_sim.headless import headless_env
 from dora_sim_rerun import layout, readback
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,10 +23,9 @@ HEADLESS = {"MUJOCO_GL": "egl", "EGL_PLATFORM": "surfaceless"}
 
 
 def dora_env() -> dict[str, str]:
-    """Headless, and this venv's `dora` and node executables first on PATH."""
-    env = {**os.environ, **HEADLESS}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("DISPLAY", None)
+    """Headless (no display at all), this venv's `dora` and nodes first on PATH, and dora-sim's
+    zenoh overlay: the witness must see every frame the sim sends."""
+    env = headless_env()
     env.pop("WAYLAND_DISPLAY", None)
     return env
 
@@ -80,7 +79,7 @@ def small_graph(tmp_path: Path) -> tuple[Path, Path, Path]:
             # Big queues: the witness must see every message the sim sent.
             "inputs": {
                 topic: {"source": f"sim/{topic}", "queue_size": 1000}
-                for topic in (c.STATE, c.SCENE, c.EPISODE, c.image_topic("front"))
+                for topic in (c.STATE, c.EE_STATE, c.EPISODE, c.image_topic("front"))
             },
         }
     )
@@ -156,7 +155,7 @@ def test_rerun_dataflow_images_and_ee_equal_what_the_sim_sent(session):
         rrd, layout.dropped_path(c.image_topic("front")), "Scalars:scalars"
     )
     assert len(frames) + dropped[-1][0] == frames[-1] - frames[0] + 1
-    ee = dict(zip(sent["scene_frames"].tolist(), sent["ee"], strict=True))
+    ee = dict(zip(sent["ee_frames"].tolist(), sent["ee"], strict=True))
     frames, positions = readback.column(rrd, layout.SCENE_EE, "Points3D:positions")
     assert len(frames) >= 0.9 * len(ee)
     for frame, position in zip(frames, positions, strict=True):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +147,10 @@ def test_rerun_latest_slots_wake_a_waiting_consumer():
 
 
 # --- the node on a MockNode ------------------------------------------------------------------
+CONTRACT = {c.MD_CONTRACT: c.CONTRACT_VERSION}  # what every dora-sim node stamps on its messages
+TASK = "Pick up the cube"
+
+
 def frame_md(frame: int, episode: int = 0, success: bool = False) -> dict:
     md = codec.FrameStamp(frame, episode, frame, frame / 30, c.PHASE_EPISODE).to_metadata()
     md[c.MD_SENT_AT] = 1_700_000_000_000_000_000 + frame * 33_333_333
@@ -168,42 +171,59 @@ def image_at(frame: int) -> np.ndarray:
 
 
 def input_event(input_id: str, value: pa.Array, metadata: dict) -> dict:
-    return {"type": "INPUT", "id": input_id, "value": value, "metadata": metadata}
+    """An input as dora delivers it from the simulator (stamped with the contract version)."""
+    return {"type": "INPUT", "id": input_id, "value": value, "metadata": {**metadata, **CONTRACT}}
+
+
+def ee_at(frame: int) -> np.ndarray:
+    """The gripper's TCP position at ``frame``: it rises 1 cm per frame."""
+    return np.array([0.1, 0.2, frame / 100])
 
 
 def tick_events(frame: int) -> list[dict]:
     md = frame_md(frame, success=frame >= 8)
     action = joints_at(frame) + np.float32(1.0)
-    ee = np.array([0.1, 0.2, frame / 100, 1, 0, 0, 0])
-    scene, scene_md = codec.encode_scene(ee, {"cube": np.array([0.3, 0, 0.02, 1, 0, 0, 0])})
+    ee_state = np.r_[ee_at(frame), 1, 0, 0, 0, 0, 0, 0.01, 1, 0, 0, 0]
+    scene, scene_md = codec.encode_scene({"cube": np.array([0.3, 0, 0.02, 1, 0, 0, 0])})
     pixels, image_md = codec.encode_image(image_at(frame))
     return [
         input_event(c.STATE, codec.encode_joints(joints_at(frame)), md),
-        input_event(c.ACTION, codec.encode_joints(action), md),
+        input_event(c.APPLIED_ACTION, codec.encode_joints(action), md),
+        input_event(c.EE_STATE, codec.encode_ee_state(ee_state), md),
         input_event(c.SCENE, scene, {**md, **scene_md}),
         input_event(c.image_topic("front"), pixels, {**md, **image_md}),
     ]
 
 
-def episode_event(kind: str, frame: int, **extra) -> dict:
-    md = {c.MD_FRAME: frame, c.MD_EPISODE: 0, c.MD_TASK: "Pick up the cube", c.MD_SEED: 0, **extra}
-    return input_event(c.EPISODE, codec.encode_text(kind), md)
+def episode_event(event: codec.EpisodeStart | codec.EpisodeEnd) -> dict:
+    return input_event(c.EPISODE, *codec.encode_episode(event))
 
 
 FRAMES = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11]  # frames 3 and 4 are lost upstream
+PER_TICK = (c.STATE, c.APPLIED_ACTION, c.EE_STATE, c.SCENE, c.image_topic("front"))
 
 
-def in_lockstep(node: MockNode, logger: SimLogger) -> Iterator[dict]:
-    """Yields the node's events, waiting after each image until the image thread logged it, so
-    that no image is replaced in its slot (deterministic recordings)."""
-    for event in node:
-        yield event
-        if event["type"] == "INPUT" and event["id"].startswith(c.IMAGE_PREFIX):
-            frame = event["metadata"][c.MD_FRAME]
+class InLockstep:
+    """A MockNode whose ``next`` first waits until the image thread logged the image handed out
+    before, so that no image is replaced in its slot (deterministic recordings)."""
+
+    def __init__(self, node: MockNode, logger: SimLogger):
+        self.node = node
+        self.logger = logger
+        self.image: tuple[str, int] | None = None  # (stream, frame) of the last image given
+
+    def next(self, timeout: float | None = None) -> dict | None:
+        if self.image is not None:
+            stream, frame = self.image
             deadline = time.monotonic() + 5
-            while logger.gaps.get(event["id"], GapCounter()).last != frame:
+            while self.logger.gaps.get(stream, GapCounter()).last != frame:
                 assert time.monotonic() < deadline, "image thread did not log the image"
                 time.sleep(0.001)
+            self.image = None
+        event = self.node.next(timeout)
+        if event and event["type"] == "INPUT" and event["id"].startswith(c.IMAGE_PREFIX):
+            self.image = (event["id"], event["metadata"][c.MD_FRAME])
+        return event
 
 
 @pytest.fixture
@@ -228,23 +248,28 @@ def recorded(tmp_path) -> tuple[Path, SimLogger]:
         clipped_actions=0,
         ik_failures=0,
     )
-    events = [episode_event(c.EPISODE_START, 0)]
+    events = [episode_event(codec.EpisodeStart(0, 0, TASK, seed=0, fps=30))]
     for frame in FRAMES:
         events += tick_events(frame)
+    end = codec.EpisodeEnd(
+        frame=12,
+        episode_index=0,
+        task=TASK,
+        seed=0,
+        fps=30,
+        success=True,
+        reason=c.END_SUCCESS,
+        num_frames=12,
+        sim_time=0.4,
+        wall_time=0.5,
+        last=True,
+    )
     events += [
         input_event(c.STATUS, codec.encode_text(status.to_json()), {c.MD_FRAME: 10}),
         input_event(c.STATE, pa.array([1.0, 2.0]), frame_md(12)),  # malformed: rejected
-        episode_event(
-            c.EPISODE_END,
-            11,
-            success=True,
-            reason=c.END_SUCCESS,
-            num_frames=12,
-            sim_time=0.4,
-            wall_time=0.5,
-        ),
+        episode_event(end),
     ]
-    rerun_node = run(in_lockstep(MockNode(events), logger), logger)
+    rerun_node = run(InLockstep(MockNode(events), logger), logger)
     rec.flush()
     rec.disconnect()
     assert rerun_node.rejected == 1
@@ -285,7 +310,10 @@ def test_rerun_entities_and_values(recorded):
     assert success == [[float(f >= 8)] for f in FRAMES]
     frames, ee = readback.column(rrd, layout.SCENE_EE, "Points3D:positions")
     assert frames == FRAMES
-    assert ee[-1] == [pytest.approx([0.1, 0.2, 0.11])]
+    assert ee == [[pytest.approx(ee_at(f).tolist())] for f in FRAMES]  # from ee_state
+    frames, cube = readback.column(rrd, layout.object_path("cube"), "Points3D:positions")
+    assert frames == FRAMES
+    assert cube[-1] == [pytest.approx([0.3, 0.0, 0.02])]
 
 
 def test_rerun_timelines_use_sim_frame_and_send_time(recorded):
@@ -316,10 +344,25 @@ def test_rerun_episode_events_and_drops(recorded):
     _, busy = readback.column(rrd, layout.status_path("busy_ms"), SCALARS)
     assert (hz, busy) == ([[29.5]], [[12.5]])
     # Frames 3 and 4 never reached the node: two dropped on every per-tick stream.
-    for stream in (c.STATE, c.ACTION, c.SCENE, c.image_topic("front")):
+    for stream in PER_TICK:
         assert (logger.gaps[stream].dropped, logger.gaps[stream].seen) == (2, 12)
         _, dropped = readback.column(rrd, layout.dropped_path(stream), SCALARS)
         assert dropped[-1] == [2.0]
+
+
+def test_rerun_a_sender_of_another_contract_version_ends_the_node_with_an_error(tmp_path, caplog):
+    """A graph mixing node versions fails at once: nothing of the foreign stream is logged."""
+    rec = rr.RecordingStream("dora-sim-test")
+    rec.save(tmp_path / "mixed.rrd")
+    logger = SimLogger(rec, jpeg_quality=0)
+    v1_state = {**tick_events(0)[0], "metadata": frame_md(0)}  # no contract version on it
+    rerun_node = run(MockNode([*tick_events(0)[1:], v1_state, *tick_events(1)]), logger)
+    rec.flush()
+    rec.disconnect()
+    assert rerun_node.exit_status == 2
+    assert "'observation.state' comes from a node that speaks no dora-sim contract" in caplog.text
+    assert c.STATE not in logger.gaps
+    assert logger.gaps[c.APPLIED_ACTION].last == 0  # the loop ended there: frame 1 never came
 
 
 def test_rerun_slow_logging_drops_images_not_events(tmp_path):
