@@ -507,6 +507,7 @@ class SimStatus:
     ik_failures: int
     held_ticks: int = 0  # ticks the sim waited for a lossless consumer (credits), sim time paused
     held_s: float = 0.0  # wall time spent holding
+    eval_mode: str = c.REALTIME  # or c.LOCKSTEP: does the sim wait for every frame's command?
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

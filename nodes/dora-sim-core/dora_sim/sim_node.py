@@ -412,6 +412,7 @@ class SimNode:
     def emit_status(self) -> None:
         self.last_status = time.monotonic()
         status = self.stats.status(self.frame, self.machine.episode_index, self.machine.phase)
+        status.eval_mode = self.mode
         self.link.send(c.STATUS, codec.encode_text(status.to_json()), {c.MD_FRAME: self.frame})
 
 

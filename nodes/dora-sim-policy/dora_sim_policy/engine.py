@@ -33,6 +33,7 @@ from lerobot.policies.utils import populate_queues
 from lerobot.processor import PolicyAction, PolicyProcessorPipeline, RenameObservationsProcessorStep
 from lerobot.utils.constants import ACTION, OBS_IMAGES
 from lerobot.utils.import_utils import register_third_party_plugins
+from lerobot.utils.random_utils import set_seed
 
 from dora_sim import contract as c
 from dora_sim.codec import FrameStamp
@@ -170,9 +171,13 @@ class ChunkPredictor:
         amp = loaded.device.startswith("cuda") and loaded.config.use_amp
         self.autocast = torch.autocast(device_type="cuda") if amp else nullcontext()
 
-    def reset(self) -> None:
-        """Forget the previous episode (observation queues, internal action queues)."""
+    def reset(self, seed: int | None = None) -> None:
+        """Forget the previous episode (observation queues, internal action queues); with the
+        episode's seed, seed the random generators as ``lerobot-eval`` does, so a stochastic
+        policy (Diffusion's and SmolVLA's noise) acts the same on the same seed."""
         self.loaded.policy.reset()
+        if seed is not None:
+            set_seed(seed)
 
     def batch(self, obs: Observation, task: str) -> dict[str, Any]:
         """Contract observation → LeRobot's un-batched observation dict (images CHW float 0-1)."""

@@ -2,8 +2,10 @@
 
 Inputs: ``episode`` and ``observation.state`` from the simulator, optionally one
 ``observation.images.<camera>`` for videos and the simulator's ``status`` (its last report lands
-in ``eval_info.json``). Output ``ack``: every frame's reward counts, so the scorer is a lossless
-consumer: wire ``ack`` to the simulator's ``ack.eval`` input (contract credits).
+in ``eval_info.json``, with the eval mode it ran in) and the policy node's ``status`` as
+``policy_status`` (its chunk latency figures land there too). Output ``ack``: every frame's
+reward counts, so the scorer is a lossless consumer: wire ``ack`` to the simulator's
+``ack.eval`` input (contract credits).
 Writes ``eval_info.json`` (see :mod:`dora_sim_policy.evaluator`) after every episode, and
 ``videos/eval_episode_<n>.mp4`` for the first EVAL_VIDEOS episodes, into EVAL_OUTPUT_DIR
 (default ``outputs/eval/<date>/<time>_dora-sim_<policy type>``, relative to the user's shell).
@@ -33,6 +35,7 @@ from dora_sim.link import INPUT, ContractVersionError, NodeLink
 from dora_sim_policy.evaluator import EpisodeRecord, EvalBook, eval_info
 
 log = logging.getLogger("dora-sim-eval")
+POLICY_STATUS = "policy_status"  # the policy node's ``status`` (chunk latency figures)
 
 
 def output_dir(policy: str, base: Path) -> Path:
@@ -125,15 +128,18 @@ class EvalWriter:
             else:
                 self.on_end(self.book.on_end(event))
         elif input_id == c.STATUS:  # the sim's loop health: did the eval run in real time?
-            self.extra["sim_status"] = asdict(
-                codec.SimStatus.from_json(codec.decode_text(value, c.STATUS))
-            )
+            status = codec.SimStatus.from_json(codec.decode_text(value, c.STATUS))
+            self.extra["eval_mode"] = status.eval_mode
+            self.extra["sim_status"] = asdict(status)
+        elif input_id == POLICY_STATUS:  # chunk latency: what a realtime score paid for
+            self.extra["policy_status"] = json.loads(codec.decode_text(value, POLICY_STATUS))
         elif input_id == c.STATE:
             stamp = codec.FrameStamp.from_metadata(md)
-            if stamp.phase == c.PHASE_EPISODE:
-                self.book.on_frame(stamp.episode_index, float(md.get(c.MD_REWARD, 0.0)))
-            if self.acker is not None:
+            if self.acker is not None:  # taken, even if its payload is then rejected
                 self.acker.take(stamp.frame)
+            if stamp.phase == c.PHASE_EPISODE:
+                state = codec.decode_joints(value, c.STATE)
+                self.book.on_frame(stamp.episode_index, float(md.get(c.MD_REWARD, 0.0)), state)
         elif input_id.startswith(c.IMAGE_PREFIX) and self.videos is not None:
             stamp = codec.FrameStamp.from_metadata(md)
             if stamp.phase == c.PHASE_EPISODE:

@@ -15,6 +15,7 @@ holds), read from every ``observation.state``; ``success`` is the episode end's 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,30 @@ class EpisodeRecord:
     sim_time_s: float = 0.0
     wall_time_s: float = 0.0
     video_path: str | None = None
+    # A hash chain over every scored frame's observation.state (float32 bytes): two runs with
+    # equal digests saw the same trajectory, bit for bit (lockstep determinism, host to host).
+    state_sha256: str = ""
+    final_state: list[float] | None = None
+
+    @classmethod
+    def from_per_episode(cls, row: dict[str, Any]) -> EpisodeRecord:
+        """Back from an ``eval_info.json`` ``per_episode`` row (merging parallel evals)."""
+        return cls(
+            episode_index=row["episode_index"],
+            task=row["task"],
+            seed=row["seed"],
+            frames=row["frames_scored"],
+            sum_reward=row["sum_reward"],
+            max_reward=row["max_reward"],
+            success=row["success"],
+            reason=row["reason"],
+            num_frames=row["length"],
+            sim_time_s=row["sim_time_s"],
+            wall_time_s=row["wall_time_s"],
+            video_path=row["video_path"],
+            state_sha256=row["state_sha256"],
+            final_state=row["final_state"],
+        )
 
     @property
     def counts(self) -> bool:
@@ -59,8 +84,11 @@ class EvalBook:
         record.task = event.task
         record.seed = event.seed
 
-    def on_frame(self, episode: int, reward: float) -> None:
+    def on_frame(self, episode: int, reward: float, state: np.ndarray) -> None:
         record = self._record(episode)
+        chained = bytes.fromhex(record.state_sha256) + np.asarray(state, np.float32).tobytes()
+        record.state_sha256 = hashlib.sha256(chained).hexdigest()
+        record.final_state = [float(x) for x in state]
         record.frames += 1
         record.sum_reward += reward
         record.max_reward = max(record.max_reward, reward)
@@ -134,11 +162,15 @@ def eval_info(book: EvalBook, eval_s: float, extra: dict[str, Any]) -> dict[str,
             "seed": r.seed,
             # dora-sim additions: what the simulator saw of the episode
             "episode_index": r.episode_index,
+            "task": r.task,
             "length": r.num_frames,
             "frames_scored": r.frames,
             "reason": r.reason,
             "sim_time_s": r.sim_time_s,
             "wall_time_s": round(r.wall_time_s, 3),
+            "video_path": r.video_path,
+            "state_sha256": r.state_sha256,
+            "final_state": r.final_state,
         }
         for i, r in enumerate(records)
     ]
@@ -159,3 +191,12 @@ def eval_info(book: EvalBook, eval_s: float, extra: dict[str, Any]) -> dict[str,
     if videos:
         info["video_paths"] = videos
     return info
+
+
+def merge(infos: list[dict[str, Any]], eval_s: float, extra: dict[str, Any]) -> dict[str, Any]:
+    """One ``eval_info.json`` from several (parallel simulators): every scored episode, ordered by
+    seed, aggregated exactly as one eval would have."""
+    rows = [row for info in infos for row in info["per_episode"]]
+    records = sorted(map(EpisodeRecord.from_per_episode, rows), key=lambda r: r.seed or 0)
+    book = EvalBook({i: record for i, record in enumerate(records)})
+    return eval_info(book, eval_s, extra)

@@ -34,13 +34,13 @@ from dora_sim import codec
 from dora_sim import contract as c
 from dora_sim.config import ConfigError
 from dora_sim.link import INPUT, ContractVersionError, NodeLink
-from dora_sim_policy.assembler import ObservationAssembler
+from dora_sim_policy.assembler import Observation, ObservationAssembler
 from dora_sim_policy.config import PolicyConfig, load_config
 from dora_sim_policy.features import FeatureMap
 from dora_sim_policy.lockstep import LockstepRunner
 from dora_sim_policy.runner import ChunkRunner
 from dora_sim_policy.schedule import AGGREGATES, ActionSchedule
-from dora_sim_policy.worker import InferenceWorker
+from dora_sim_policy.worker import InferenceWorker, Request
 
 log = logging.getLogger("dora-sim-policy")
 RESULT_POLL_S = 0.005
@@ -83,11 +83,15 @@ class PolicyNode:
         self.link = link
         self.runner = runner
         self.lockstep = runner if isinstance(runner, LockstepRunner) else None
+        # lockstep: an observation that arrived before its episode's start event (the task);
+        # answered when that event comes, for the sim waits for its frame's action meanwhile
+        self.untasked: Observation | None = None
         self.worker = worker
         self.config = config
         self.outputs = set(outputs)
         self.assembler = ObservationAssembler(tuple(features.cameras))
         self.tasks: dict[int, str] = {}
+        self.seeds: dict[int, int] = {}  # episode -> its seed (the policy's generators start there)
         self.fps = c.DEFAULT_FPS
         self.frame = -1
         self.fatal: str | None = None
@@ -114,7 +118,11 @@ class PolicyNode:
         episode = event.episode_index
         if isinstance(event, codec.EpisodeStart):
             self.tasks[episode] = event.task
+            self.seeds[episode] = event.seed
             self.fps = event.fps
+            early, self.untasked = self.untasked, None
+            if early is not None and early.stamp.episode_index == episode:
+                self.step_lockstep(early, self.config.task or event.task)
         else:
             s = self.runner.stats.summary(self.fps)
             print(
@@ -124,6 +132,7 @@ class PolicyNode:
                 f" frames, non-finite held {s['nonfinite_held']}, {s['control_hz_held']} Hz",
                 flush=True,
             )
+            self.send_status()
 
     def on_state(self, value: Any, md: dict) -> None:
         stamp = codec.FrameStamp.from_metadata(md)
@@ -140,7 +149,12 @@ class PolicyNode:
                 f"no message on {', '.join(self.assembler.missing())} after {frames} frames of "
                 "observation.state: is the camera in the simulator's CAMERAS?"
             )
-        if frames % self.fps == 0 and "status" in self.outputs:
+        if frames % self.fps == 0:
+            self.send_status()
+
+    def send_status(self) -> None:
+        """The runner's figures (chunk latency …), once a second of sim time and at episode ends."""
+        if "status" in self.outputs:
             summary = self.runner.stats.summary(self.fps)
             summary.update(frame=self.frame, device=self.config.device)
             self.link.send(
@@ -157,16 +171,28 @@ class PolicyNode:
         if obs is None:
             return
         task = self.config.task or self.tasks.get(stamp.episode_index)
-        if self.lockstep is not None:  # this frame's action, or a chunk predicted from it
-            action, lockstep_request = self.lockstep.on_observation(obs, task)
-            if action is not None:
-                self.send_action(stamp.frame, action)
-            elif lockstep_request is not None:
-                self.worker.submit(lockstep_request)
+        if self.lockstep is not None:
+            if task is None and stamp.phase == c.PHASE_EPISODE:
+                self.untasked = obs  # its episode's start event is still on its way
+            else:
+                self.step_lockstep(obs, task)
             return
         request = self.runner.on_observation(obs, task)
         if request is not None:
-            self.runner.in_flight = self.worker.submit(request)
+            self.runner.in_flight = self.submit(request)
+
+    def step_lockstep(self, obs: Observation, task: str | None) -> None:
+        """This frame's action, or a chunk predicted from it (the sim waits for either)."""
+        assert self.lockstep is not None
+        action, request = self.lockstep.on_observation(obs, task)
+        if action is not None:
+            self.send_action(obs.stamp.frame, action)
+        elif request is not None:
+            self.submit(request)
+
+    def submit(self, request: Request) -> bool:
+        seed = self.seeds.get(request.episode)
+        return self.worker.submit(dataclasses.replace(request, seed=seed))
 
     def collect_results(self) -> None:
         while (result := self.worker.poll()) is not None:

@@ -26,6 +26,7 @@ class Request:
     frame: int  # frame of the newest observation: row 0 of the chunk is for this frame
     observations: list[Observation]  # oldest first (policies with an observation history)
     task: str
+    seed: int | None = None  # the episode's seed: the policy's random generators start from it
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ Predict = Callable[[list[Observation], str], np.ndarray]
 
 
 class InferenceWorker(threading.Thread):
-    def __init__(self, predict: Predict, reset: Callable[[], None], delay_s: float = 0.0):
+    def __init__(self, predict: Predict, reset: Callable[[int | None], None], delay_s: float = 0.0):
         super().__init__(name="dora-sim-policy-inference", daemon=True)
         self._predict = predict
         self._reset = reset
@@ -79,7 +80,7 @@ class InferenceWorker(threading.Thread):
             started = time.perf_counter()
             try:
                 if request.episode != self._episode:
-                    self._reset()
+                    self._reset(request.seed)
                     self._episode = request.episode
                 chunk = self._predict(request.observations, request.task)
                 if self.delay_s:

@@ -12,7 +12,7 @@ import pytest
 from lerobot.configs.types import FeatureType, PolicyFeature
 
 from dora_sim import contract as c
-from dora_sim.codec import FrameStamp
+from dora_sim.codec import EpisodeEnd, EpisodeStart, FrameStamp
 from dora_sim.config import ConfigError
 from dora_sim_policy.assembler import Observation, ObservationAssembler
 from dora_sim_policy.config import parse_rename_map, resolve_policy
@@ -278,17 +278,27 @@ def test_eval_info_has_lerobot_evals_shape_and_skips_discarded_episodes():
         ([0, 0, 0], c.END_RERECORD, False),  # discarded: not scored
         ([0, 1, 0, 0, 0], c.END_TIME_LIMIT, False),
     ]
+    frame = 0
     for index, (rewards, reason, success) in enumerate(episodes):
-        book.on_start({c.MD_EPISODE: index, c.MD_TASK: "Pick", c.MD_SEED: 100 + index})
+        book.on_start(EpisodeStart(frame, index, "Pick", seed=100 + index, fps=30))
         for reward in rewards:
-            book.on_frame(index, float(reward))
+            book.on_frame(index, float(reward), np.full(c.NUM_JOINTS, reward, np.float32))
+        frame += len(rewards)
+        n = len(rewards)
         book.on_end(
-            {
-                c.MD_EPISODE: index,
-                c.MD_END_REASON: reason,
-                c.MD_SUCCESS: str(success),
-                c.MD_NUM_FRAMES: len(rewards),
-            }
+            EpisodeEnd(
+                frame=frame,
+                episode_index=index,
+                task="Pick",
+                seed=100 + index,
+                fps=30,
+                success=success,
+                reason=reason,
+                num_frames=n,
+                sim_time=n / 30,
+                wall_time=n / 30,
+                last=index == len(episodes) - 1,
+            )
         )
     info = eval_info(book, 10.0, {})
     assert set(info) >= {"per_task", "per_group", "overall", "per_episode", "aggregated"}
