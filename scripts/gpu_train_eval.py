@@ -17,6 +17,10 @@ resumable, state under ``--work`` (default ``outputs/gpu_run``):
 - ``eval``: ``dataflows/dataflow-eval.yaml`` with ``--eval-checkpoint`` (default the last) on
   cuda, ``--eval-episodes`` episodes seeded from ``--eval-seed`` (held-out seeds), at real time,
   into ``<work>/eval_<checkpoint>/``.
+- ``protocol``: ``scripts/eval_protocol.py`` over every saved checkpoint: ``--validation-episodes``
+  seeds from ``--validation-seed`` choose, ``--eval-episodes`` (≥ 100 for a reportable rate)
+  from ``--eval-seed`` report, in lockstep, ``--sims`` simulators side by side; resumable, into
+  ``<work>/protocol/`` (``protocol.json``).
 - ``bench``: ``scripts/bench_policy.py`` for the trained ACT and a SmolVLA-sized policy (random
   weights) on cuda and cpu.
 
@@ -41,6 +45,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
+import yaml  # noqa: E402
 from bench_policy import module_graph, run_dataflow  # noqa: E402
 
 REPO_ID = "local/dora_sim_pick_cube"
@@ -56,6 +61,7 @@ NEEDED = {
     ],
     "train": ["lerobot.scripts.lerobot_train", "accelerate", "torchvision", "av"],
     "eval": ["dora", "mujoco", "dora_sim_policy.node", "lerobot.policies.act.modeling_act"],
+    "protocol": ["dora", "mujoco", "dora_sim_policy.parallel", "lerobot.policies.act.modeling_act"],
     "bench": ["dora_sim_policy.offline", "transformers"],
 }
 
@@ -362,6 +368,35 @@ def evaluate(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def protocol(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    """scripts/eval_protocol.py on every saved checkpoint: validation seeds choose, the test
+    seeds report (lockstep, ``--sims`` simulators side by side); resumes what it has."""
+    from eval_protocol import main as eval_protocol
+
+    graph = run.work / "eval_module_graph.yaml"  # nodes as python -m (no console scripts here)
+    graph.write_text(yaml.safe_dump(module_graph(REPO / "dataflows" / "dataflow-eval.yaml")))
+    out_dir = run.work / "protocol"
+    settings = {
+        "POLICY_DEVICE": args.device,
+        "IMAGE_HEIGHT": str(args.height),
+        "IMAGE_WIDTH": str(args.width),
+    }
+    status = eval_protocol(
+        [
+            str(run.train_dir),
+            *("--graph", str(graph), "--output-dir", str(out_dir), "--sims", str(args.sims)),
+            *("--validation-seed", str(args.validation_seed)),
+            *("--validation-episodes", str(args.validation_episodes)),
+            *("--test-seed", str(args.eval_seed), "--test-episodes", str(args.eval_episodes)),
+            *("--episode-time-s", str(args.eval_time_s)),
+            *(arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")),
+        ]
+    )
+    doc = json.loads((out_dir / "protocol.json").read_text())
+    run.export(out_dir / "protocol.json")
+    return {"returncode": status, **doc}
+
+
 # --- bench ---------------------------------------------------------------------------------------
 def bench(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     import bench_policy
@@ -400,7 +435,7 @@ def bench(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     return {"cases": results}
 
 
-STAGES = {"record": None, "train": train, "eval": evaluate, "bench": bench}
+STAGES = {"record": None, "train": train, "eval": evaluate, "protocol": protocol, "bench": bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -461,7 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the policy node's CHUNK_THRESHOLD: ask for the next chunk when this share of the "
         "current one is left (0.8 of ACT's 100 = every 20 frames)",
     )
-    parser.add_argument("--eval-seed", type=int, default=1000)
+    parser.add_argument("--eval-seed", type=int, default=1000, help="first eval / test seed")
+    parser.add_argument("--validation-seed", type=int, default=500, help="protocol")
+    parser.add_argument("--validation-episodes", type=int, default=20, help="protocol")
+    parser.add_argument("--sims", type=int, default=8, help="protocol: simulators side by side")
     parser.add_argument("--eval-videos", type=int, default=0)
     return parser
 
@@ -470,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     stages = list(STAGES) if "all" in args.stages else [s for s in args.stages if s != "check"]
     preflight(stages or list(STAGES))
-    if set(stages) & {"record", "eval", "bench"} or "check" in args.stages:
+    if set(stages) & {"record", "eval", "protocol", "bench"} or "check" in args.stages:
         check_rendering()
     if args.dataset and "record" in stages:
         raise SystemExit("--dataset names an existing dataset: leave out the record stage")

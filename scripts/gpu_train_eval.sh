@@ -33,6 +33,9 @@
 #      setsid keeps training alive after the call returns; later calls keep the machine warm:
 #   4.                                  bash scripts/gpu_train_eval.sh eval -- --eval-checkpoint 010000
 #   5. once train has stopped           bash scripts/gpu_train_eval.sh eval              (~3 min)
+#      or, for a reportable rate, the protocol (every checkpoint on 20 validation seeds, the best
+#      on 100 test seeds, lockstep, 8 sims side by side; resumable: call it again if cut short)
+#                                       bash scripts/gpu_train_eval.sh protocol -- --eval-episodes 100
 # Two datasets side by side (run 4 in docs/policy.md): carry the second one in a fourth call and
 # start a second `train -- --work outputs/gpu_run_recovery --dataset … --num-workers 6` beside the
 # first (also 6 workers); `eval -- --work …` evaluates either, and two evals can run at once.

@@ -135,9 +135,14 @@ def relay(lines: TextIO, out: TextIO, inputs: dict[str, Inputs]) -> str | None:
     return dataflow
 
 
-def dora_executable() -> str:
+def find_dora() -> str | None:
+    """The dora CLI: beside this interpreter (a venv) or on PATH; None when not installed."""
     beside = Path(sys.executable).parent / "dora"
-    found = str(beside) if beside.exists() else shutil.which("dora")
+    return str(beside) if beside.exists() else shutil.which("dora")
+
+
+def dora_executable() -> str:
+    found = find_dora()
     if found is None:
         raise SystemExit("dora-sim: the `dora` command is not installed (pip install dora-rs-cli)")
     return found

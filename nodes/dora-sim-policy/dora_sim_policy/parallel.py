@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from dora_sim import contract as c
-from dora_sim.console import dora_executable
+from dora_sim.console import dora_executable, find_dora
 from dora_sim.replicate import copy_id, place, replicate
 from dora_sim.transport import with_overlay
 from dora_sim_policy.evaluator import merge
@@ -83,7 +83,10 @@ def build_graph(
 
 def run_graph(path: Path, coordinator: str | None, cwd: Path) -> int:
     env = with_overlay(dict(os.environ))
-    if coordinator is None:
+    if coordinator is None and find_dora() is None:
+        # no dora CLI (wheels on PYTHONPATH, e.g. a GPU machine): dora's Python API runs it
+        command = [sys.executable, "-c", "import sys, dora; dora.run(sys.argv[1])", str(path)]
+    elif coordinator is None:
         command = [sys.executable, "-m", "dora_sim.console", "run", str(path)]
     else:
         host, _, port = coordinator.partition(":")
