@@ -12,7 +12,7 @@ from conftest import DATAFLOWS
 LAUNCHER = "../nodes/dora-sim-isaac/dora-sim-isaac.sh"
 
 
-@pytest.mark.parametrize("job", ["record", "eval"])
+@pytest.mark.parametrize("job", ["record", "record-expert", "eval"])
 def test_isaac_dataflow_differs_only_in_the_sim_path(job):
     mujoco = yaml.safe_load((DATAFLOWS / f"dataflow-{job}.yaml").read_text())
     isaac = yaml.safe_load((DATAFLOWS / f"dataflow-{job}-isaac.yaml").read_text())

@@ -1,17 +1,19 @@
 """dora-sim-isaac: the Isaac Lab SO-101 simulator node, the same contract as dora-sim-mujoco.
 
-Starts Isaac Sim (``AppLauncher``, headless by default), builds the configured Isaac Lab task with
-one environment and serves it with the shared dora glue (:mod:`dora_sim.sim_node`): the inputs,
-per-tick outputs, counters, ``episode`` events and ``status`` of the MuJoCo node, so a dataflow
-swaps simulators by changing the sim node only. Runs in the Python that runs Isaac Lab
+Starts Isaac Sim (Isaac Lab 2.3: ``AppLauncher``, headless by default; Isaac Lab 3.0 kit-less:
+nothing to start), builds the configured Isaac Lab task with one environment and serves it with
+the shared dora glue (:mod:`dora_sim.sim_node`): the inputs, per-tick outputs, counters,
+``episode`` events and ``status`` of the MuJoCo node, so a dataflow swaps simulators by changing
+the sim node only. Runs in the Python that runs Isaac Lab
 (docs/isaac.md).
 
 Configuration (node ``env:`` or the environment), shared with the MuJoCo node: FPS,
 NUM_EPISODES (0 = endless), EPISODE_TIME_S, RESET_TIME_S, END_ON_SUCCESS, SUCCESS_HOLD_S, SEED,
-CAMERAS, IMAGE_HEIGHT, IMAGE_WIDTH. Isaac only: ISAAC_TASK (default
-Isaac-SO-ARM101-Lift-Cube-v0), ISAAC_TASK_MODULES, ISAAC_TASK_DESCRIPTION, ISAAC_HEADLESS,
-ISAAC_DEVICE, ISAAC_ROBOT, ISAAC_JOINT_NAMES, ISAAC_EE_BODY, ISAAC_SUCCESS_TERM, ISAAC_OBJECT,
-ISAAC_LIFT_HEIGHT_M.
+CAMERAS, IMAGE_HEIGHT, IMAGE_WIDTH. Isaac only: ISAAC_TASK (default DoraSim-SO101-Lift-Cube-v0
+on Isaac Lab 3, Isaac-SO-ARM101-Lift-Cube-v0 on 2.3), ISAAC_TASK_MODULES, ISAAC_TASK_DESCRIPTION,
+ISAAC_HEADLESS, ISAAC_DEVICE (cuda:0; cpu works on Isaac Lab 3), ISAAC_ROBOT, ISAAC_JOINT_NAMES,
+ISAAC_EE_BODY, ISAAC_TCP, ISAAC_KINEMATICS, ISAAC_SO101_USD, ISAAC_SUCCESS_TERM, ISAAC_OBJECT,
+ISAAC_LIFT_HEIGHT_M (docs/isaac.md).
 """
 
 from __future__ import annotations

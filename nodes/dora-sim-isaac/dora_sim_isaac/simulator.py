@@ -7,6 +7,7 @@ Implements :class:`dora_sim.sim_node.Simulator` over a one-env
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,9 @@ from dora_sim.units import gripper_to_sim, sim_to_contract
 from dora_sim_isaac.config import IsaacConfig
 from dora_sim_isaac.ee import EETracker
 from dora_sim_isaac.isaac_env import ContractEnv
+from dora_sim_isaac.kinematics import Chain
+
+log = logging.getLogger("dora-sim-isaac")
 
 # Damping of the least-squares jog step (m): keeps the step bounded near singular poses.
 JOG_DAMPING = 0.01
@@ -35,6 +39,9 @@ class IsaacSimulator:
         self.target = env.joint_radians()[0]  # current joint target, radians, contract order
         self.ee = EETracker()
         self.ee.reset(env.ee_poses())
+        # The arm's chain (ISAAC_KINEMATICS) solves Cartesian targets; without one they are refused.
+        self.chain = Chain.load(config.kinematics) if config.kinematics else None
+        self.warned_no_chain = False
 
     # --- episode -------------------------------------------------------------------------------
     def reset(self, seed: int) -> None:
@@ -48,6 +55,23 @@ class IsaacSimulator:
         targets, clipped = self.env.to_radians(action[None, :])
         self.target = targets[0]
         return bool(clipped[0])
+
+    def set_ee_target(self, target: np.ndarray) -> bool:
+        """Joint target putting the TCP at an EE_TARGET (position, approach pitch, jaw yaw), solved
+        on the arm's chain from the current target as the MuJoCo node solves it (the arm's base
+        at the env origin); False (previous target kept) when it cannot be reached."""
+        if self.chain is None:
+            if not self.warned_no_chain:
+                self.warned_no_chain = True
+                log.warning("ee_target refused: no arm chain for this task (set ISAAC_KINEMATICS;"
+                            " docs/isaac.md)")  # fmt: skip
+            return False
+        arm = self.chain.solve_target(self.target[:5], target)
+        if arm is None:
+            return False
+        gripper = gripper_to_sim(float(target[5]), self.env.gripper_range)
+        self.target = np.clip(np.r_[arm, gripper], self.env.limits[:, 0], self.env.limits[:, 1])
+        return True
 
     def jog(self, delta: np.ndarray) -> bool:
         """One tick of a Cartesian jog (contract EE_DELTA), like the MuJoCo node's.

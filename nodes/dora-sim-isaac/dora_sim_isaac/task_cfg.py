@@ -76,7 +76,8 @@ def use_contract_actions(env_cfg: Any, config: IsaacConfig) -> None:
 
 def object_lifted(env: Any, minimal_height: float, object_name: str = "object") -> Any:
     """Termination term: the object's origin is ``minimal_height`` m above its env's origin."""
-    height = env.scene[object_name].data.root_pos_w[:, 2] - env.scene.env_origins[:, 2]
+    root_pos = env.scene[object_name].data.root_pos_w
+    height = getattr(root_pos, "torch", root_pos)[:, 2] - env.scene.env_origins[:, 2]
     return height > minimal_height
 
 
@@ -130,7 +131,10 @@ CAMERA_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def setup_cameras(env_cfg: Any, config: IsaacConfig) -> None:
+def setup_cameras(env_cfg: Any, config: IsaacConfig, isaaclab3: bool = False) -> None:
+    """Size (or add) the CAMERAS. Isaac Lab 3 presets get Newton's Warp renderer (its default
+    renderer is Kit's RTX) and their rotation as (x, y, z, w); every Isaac Lab 3 camera updates
+    its pose each frame (Newton renders from it)."""
     import isaaclab.sim as sim_utils
     from isaaclab.sensors import CameraCfg, TiledCameraCfg
 
@@ -140,19 +144,29 @@ def setup_cameras(env_cfg: Any, config: IsaacConfig) -> None:
             existing.height, existing.width = config.height, config.width
             if "rgb" not in existing.data_types:
                 existing.data_types = [*existing.data_types, "rgb"]
+            if isaaclab3:  # Newton renders from the pose in the camera's data: keep it current
+                existing.update_latest_camera_pose = True
         elif existing is None and name in CAMERA_PRESETS:
             preset = CAMERA_PRESETS[name]
-            camera = TiledCameraCfg(
+            rot, cls, extra = preset["rot"], TiledCameraCfg, {}
+            if isaaclab3:
+                from isaaclab_newton.renderers import NewtonWarpRendererCfg
+
+                rot, cls = (*rot[1:], rot[0]), CameraCfg  # TiledCameraCfg is deprecated in 3.0
+                extra["renderer_cfg"] = NewtonWarpRendererCfg()
+                # Newton renders from the pose in the camera's data, which stays at the spawn pose
+                # (a wrist camera would not follow its link) unless this is set.
+                extra["update_latest_camera_pose"] = True
+            camera = cls(
                 prim_path=preset["prim"],
-                offset=TiledCameraCfg.OffsetCfg(
-                    pos=preset["pos"], rot=preset["rot"], convention="world"
-                ),
+                offset=cls.OffsetCfg(pos=preset["pos"], rot=rot, convention="world"),
                 data_types=["rgb"],
                 spawn=sim_utils.PinholeCameraCfg(
                     focal_length=preset["focal_length"], clipping_range=(0.01, 10.0)
                 ),
                 height=config.height,
                 width=config.width,
+                **extra,
             )
             setattr(env_cfg.scene, name, camera)
         else:
