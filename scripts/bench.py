@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-BENCHES = ("sim", "record", "leader", "rerun", "policy", "lerobot-cli", "soak", "follower")
+BENCHES = (
+    "sim", "record", "leader", "rerun", "policy", "lerobot-cli", "soak", "follower", "bandwidth",
+    "eval",
+)  # fmt: skip
 
 
 def main(argv: list[str]) -> int:

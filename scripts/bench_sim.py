@@ -1,7 +1,8 @@
 """Simulator benchmark: in-process floor vs the same work inside the demo dataflow.
 
 Prints one JSON object (see ``--help``). Absolute times depend on the machine; the ratios
-(dataflow vs floor) are measured side by side in one run.
+(dataflow vs floor) are measured side by side in one run. ``--randomize <profile>`` measures
+everything twice, without and with that domain randomization profile, and prints both.
 """
 
 from __future__ import annotations
@@ -38,18 +39,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=20.0, help="dataflow seconds")
     parser.add_argument("--extra-node", action="append", default=[],
                         help="YAML file with one more node to add to the graph")  # fmt: skip
+    parser.add_argument("--randomize", metavar="PROFILE",
+                        help="also measure with this randomization profile")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     return parser
 
 
-def floor_ms_per_tick(args: argparse.Namespace) -> float:
-    """Step + render + encode per tick, in this process, with no dora in the way."""
+def randomization(args: argparse.Namespace):
+    """The profile to measure with (None: off). Other benches reuse this module's graph with
+    namespaces of their own, which have no ``randomize``."""
+    name = getattr(args, "randomize", None)
+    if not name:
+        return None
+    from dora_sim_mujoco.randomization_config import load, resolve
+
+    return load(resolve(name, (Path.cwd(), REPO)))
+
+
+def floor_ms_per_tick(args: argparse.Namespace) -> tuple[float, float]:
+    """Step + render + encode per tick, in this process, with no dora in the way; and the
+    mean time of an episode reset."""
     from dora_sim import codec
     from dora_sim_mujoco.simulator import SimConfig, Simulator
 
     cameras = tuple(x for x in args.cameras.split(",") if x)
-    sim = Simulator(SimConfig(args.task, args.fps, cameras, args.height, args.width, args.profile))
-    sim.reset(0)
+    sim = Simulator(SimConfig(args.task, args.fps, cameras, args.height, args.width, args.profile,
+                              randomization=randomization(args)))  # fmt: skip
+    resets = []
+    for seed in range(6):
+        start = time.perf_counter()
+        sim.reset(seed)
+        resets.append(time.perf_counter() - start)
     times = []
     try:
         for i in range(args.floor_ticks + 10):
@@ -66,7 +86,7 @@ def floor_ms_per_tick(args: argparse.Namespace) -> float:
                 times.append(time.perf_counter() - start)
     finally:
         sim.close()
-    return 1000 * statistics.mean(times)
+    return 1000 * statistics.mean(times), 1000 * statistics.mean(resets[1:])
 
 
 def graph(args: argparse.Namespace, probe_out: str) -> dict:
@@ -86,6 +106,9 @@ def graph(args: argparse.Namespace, probe_out: str) -> dict:
         "IMAGE_WIDTH": args.width, "RENDER_PROFILE": args.profile, "NUM_EPISODES": 0,
         "EPISODE_TIME_S": 12,
     }  # fmt: skip
+    profile = randomization(args)
+    if profile is not None:
+        sim["env"]["RANDOMIZATION"] = profile.source
     probe_inputs = {o: {"source": f"sim/{o}", "queue_size": 100} for o in sim["outputs"]}
     demo["nodes"].append({
         "id": "probe", "path": sys.executable, "args": str(REPO / "scripts" / "probe_node.py"),
@@ -137,7 +160,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace) -> dict:
-    floor = floor_ms_per_tick(args)
+    if not args.randomize:
+        return measure(args)
+    off = measure(argparse.Namespace(**{**vars(args), "randomize": None}))
+    on = measure(args)
+    keys = ("achieved_hz", "floor_ms_per_tick", "floor_reset_ms", "dataflow_ms_per_tick")
+    return {
+        "randomize": args.randomize,
+        "side_by_side": {key: {"off": off[key], "on": on[key]} for key in keys},
+        "off": off,
+        "on": on,
+    }
+
+
+def measure(args: argparse.Namespace) -> dict:
+    floor, reset = floor_ms_per_tick(args)
     probe, launched, rss = run_dataflow(args)
     arrivals = probe["arrivals"]["observation.state"]
     steady = arrivals[len(arrivals) // 5 :]  # skip start-up
@@ -149,6 +186,7 @@ def run(args: argparse.Namespace) -> dict:
         "target_hz": args.fps,
         "achieved_hz": round(achieved, 2),
         "floor_ms_per_tick": round(floor, 2),
+        "floor_reset_ms": round(reset, 2),
         "dataflow_ms_per_tick": status.get("busy_ms"),
         "overhead_ratio": round(status["busy_ms"] / floor, 3) if status else None,
         "hop_latency_ms_p50": round(percentile(camera_hops, 50), 3),

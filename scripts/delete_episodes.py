@@ -7,7 +7,8 @@ Uses LeRobot's own ``dataset_tools.delete_episodes``. The indices are checked be
 touched; the edited dataset is written to a new directory beside the original (the recorder's
 work directory, whose lock keeps a recording session out meanwhile), loaded back and checked, and
 only then swapped in with one atomic rename exchange (the original is removed last). A kill at
-any moment leaves either the old or the new dataset at ``--root``, never a mix.
+any moment leaves either the old or the new dataset at ``--root``, never a mix. The recorder's
+``meta/randomization.jsonl`` (per-episode domain randomization) comes along, renumbered.
 Afterwards ``RESUME_RECORDING=1`` re-records the deleted count (the recorder keeps recording until
 the dataset holds NUM_EPISODES episodes).
 """
@@ -89,8 +90,11 @@ def _write_edited(repo_id: str, root: Path, new: Path, indices: list[int]) -> No
     from lerobot.datasets.dataset_tools import delete_episodes
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+    from dora_sim_recorder.randomization import carry_over
+
     dataset = LeRobotDataset(repo_id, root=root, video_backend="pyav")
     delete_episodes(dataset, indices, output_dir=new, repo_id=repo_id)
+    carry_over(root, new, indices)  # each episode's domain randomization, renumbered likewise
     edited = LeRobotDataset(repo_id, root=new, video_backend="pyav")
     total = dataset.meta.total_episodes
     expected = dataset.meta.total_frames - sum(

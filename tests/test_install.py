@@ -230,6 +230,16 @@ stamp = codec.FrameStamp(frame=7, episode_index=1, episode_frame=3, sim_time=0.1
 assert codec.FrameStamp.from_metadata(stamp.to_metadata()) == stamp
 status = codec.SimStatus(1, 0, "record", 30.0, 29.9, 12.5, 0, 0.0, 0, 0, 0)
 assert codec.SimStatus.from_json(status.to_json()) == status
+ramp = np.broadcast_to(np.linspace(0, 255, 32, dtype=np.uint8)[None, :, None], (24, 32, 3))
+array, meta = codec.encode_image(np.ascontiguousarray(ramp), c.IMAGE_ENCODING_JPEG, 95)
+assert np.abs(codec.decode_image(over_ipc(array), meta).astype(int) - ramp).max() <= 4
+assert codec.decode_ack(over_ipc(codec.encode_ack(12))) == 12
+target = np.array([0.2, 0.0, 0.1, 90.0, 0.0, 50.0], np.float32)
+assert np.array_equal(codec.decode_ee_target(over_ipc(codec.encode_ee_target(target))), target)
+ee = np.r_[0.2, 0.0, 0.1, 1, 0, 0, 0, 0.01, 0.0, 0.0, 1, 0, 0, 0].astype(np.float32)
+assert np.array_equal(codec.decode_ee_state(over_ipc(codec.encode_ee_state(ee))).pose(), ee[:7])
+start = codec.EpisodeStart(frame=5, episode_index=0, task="pick", seed=3, fps=30)
+assert codec.decode_episode(*codec.encode_episode(start)) == start
 encoders = sorted(n[len("encode_"):] for n in dir(codec) if n.startswith("encode_"))
 heavy = sorted(m for m in ("torch", "lerobot", "pandas") if m in sys.modules)
 print(json.dumps({
@@ -252,8 +262,8 @@ print(json.dumps({
         ),
         pytest.param(
             "3.11",
-            ["numpy==1.26.0", "pyarrow==14.0.0"],  # the floor dora-sim-core declares
-            {"numpy": "1.26.0", "pyarrow": "14.0.0"},
+            ["numpy==1.26.0", "pyarrow==14.0.1"],  # the floor dora-sim-core (and dora-rs) declare
+            {"numpy": "1.26.0", "pyarrow": "14.0.1"},
             id="py311-declared-floor",
         ),
         pytest.param("3.12", ["numpy>=2"], {"numpy": "2."}, id="isaac-lab-3.0-py312-numpy2"),
@@ -264,6 +274,8 @@ def test_contract_package_works_on_both_isaac_pythons(minor, pins, expect, scrat
     venv_python = make_venv(uv, python, scratch / "venv")
     dev = PYPROJECT["dependency-groups"]["dev"]
     test_tools = [_pin(n, dev) for n in ("pytest", "pytest-timeout", "hypothesis")]
+    # The Isaac node runs dora in that Python too; the core's tests drive MockNode.
+    test_tools.append(_pin("dora-rs", PYPROJECT["project"]["dependencies"]))
     install = [uv, "pip", "install", "--quiet", "--python", venv_python, CORE, *pins, *test_tools]
     check(run(install, timeout=300, cwd=scratch), "installing dora-sim-core")
 
@@ -275,7 +287,10 @@ def test_contract_package_works_on_both_isaac_pythons(minor, pins, expect, scrat
     assert info["heavy"] == [], f"dora_sim pulled in {info['heavy']}"
     assert {"codec", "contract", "units", "config", "episode", "sim_node"} <= set(info["modules"])
     # The probe round-trips these; a new codec must be added to it.
-    assert info["encoders"] == ["control", "ee_delta", "image", "joints", "scene", "text"], info
+    assert info["encoders"] == [
+        "ack", "control", "ee_delta", "ee_state", "ee_target", "episode", "image", "joints",
+        "scene", "text",
+    ], info  # fmt: skip
 
     # The core's own unit tests, but the one comparing against LeRobot's processor steps (no
     # lerobot here, as in Isaac's Python). Run from the scratch dir, so the installed copy is used.

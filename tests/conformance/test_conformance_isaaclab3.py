@@ -99,3 +99,19 @@ class TestIsaacLab3Conformance(SimConformance):
         # the servos (kp 17.8) sag under gravity, as MuJoCo's do: centimetres, not decimetres
         assert np.linalg.norm(ee.position - target[:3]) < 0.03
         assert run.actions()[-1][c.GRIPPER_INDEX] == pytest.approx(50.0, abs=0.01)
+
+
+def test_the_scripted_expert_lifts_the_cube_through_the_cartesian_contract(app):
+    """The expert imports no simulator: scene, ee_state and ee_target are all it uses, so the
+    planner that solves MuJoCo's pick-cube drives Isaac's unchanged (in-process, through the
+    contract's codecs, as the expert node would over dora)."""
+    pytest.importorskip("dora_sim_expert", reason="the expert node is not installed here")
+    from dora_sim_expert.planner import Expert
+    from dora_sim_expert.rollout import run_episode
+
+    sim = simulator(fps=30, cameras=())
+    try:
+        results = [run_episode(sim, Expert(30), seed, 6.0) for seed in range(3)]
+    finally:
+        sim.close()
+    assert sum(r.success for r in results) >= 2, results

@@ -60,10 +60,12 @@ def isaaclab3_python() -> Path:
         subprocess.run([*install, "--no-deps", ISAACLAB], **run)
         subprocess.run([*install, *RUNTIME], **run)
         (venv / ".complete").touch()
-    # The node and the contract from this checkout, whatever was installed before.
+    # The node, the contract and the expert (numpy + the contract only) from this checkout.
+    nodes = [("-e", str(REPO / "nodes" / name)) for name in ("dora-sim-core", "dora-sim-isaac",
+                                                             "dora-sim-expert")]  # fmt: skip
     subprocess.run(
-        [uv, "pip", "install", "--python", str(python), "--no-deps", "-e",
-         str(REPO / "nodes" / "dora-sim-core"), "-e", str(REPO / "nodes" / "dora-sim-isaac")],
+        [uv, "pip", "install", "--python", str(python), "--no-deps",
+         *[arg for pair in nodes for arg in pair]],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     return python
@@ -83,5 +85,5 @@ def test_conformance_on_isaac_lab_3_on_the_cpu(tmp_path):
     tail = result.stdout[-4000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     outcome = json.loads(report.read_text())
-    assert outcome["failed"] == outcome["skipped"] == 0 and outcome["passed"] >= 21, tail
+    assert outcome["failed"] == outcome["skipped"] == 0 and outcome["passed"] >= 23, tail
     assert outcome["versions"]["isaaclab"] == "3.0.0"

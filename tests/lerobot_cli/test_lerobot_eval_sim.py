@@ -70,10 +70,10 @@ def test_dora_eval_graph_and_lerobot_eval_score_the_same_seeds(
     home: Home, tiny_act: Path, lerobot_eval_run: EvalRun
 ) -> None:
     """Both evaluate episodes seeded 1000 and 1001 with the same scene (bit-equal first frames:
-    tests of lerobot_env_dora_sim). Their per-episode success is measured side by side, not
-    asserted equal: dataflow-eval.yaml runs in real time and applies each action one tick after
-    the observation it was computed from, lerobot-eval steps in lockstep with none, so the
-    trajectories may part. The comparison is written to ``eval/comparison.json``."""
+    tests of lerobot_env_dora_sim), and both step in lockstep (dataflow-eval.yaml's default
+    EVAL_MODE): each frame's action is computed from that frame's observation, so per-episode
+    success must agree. (The tiny policy fails every episode, so this catches a pipeline that
+    scores differently, not trajectories that part.) Written to ``eval/comparison.json``."""
     assert lerobot_eval_run.returncode == 0, lerobot_eval_run.output[-3000:]
     lerobot = json.loads((lerobot_eval_run.output_dir / "eval_info.json").read_text())
     dora = dora_eval(home, tiny_act)
@@ -100,3 +100,4 @@ def test_dora_eval_graph_and_lerobot_eval_score_the_same_seeds(
     comparison["same_success"] = f"{same}/{EPISODES}"
     (home.root / "eval" / "comparison.json").write_text(json.dumps(comparison, indent=2))
     print("dora eval graph vs lerobot-eval:", json.dumps(comparison))
+    assert comparison["success"]["lerobot_eval"] == comparison["success"]["dora_eval"], comparison

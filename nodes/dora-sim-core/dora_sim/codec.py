@@ -2,11 +2,13 @@
 
 Every decoder raises :class:`ContractError` (and nothing else) for a malformed message, so a node
 can ``except ContractError``, log, reject and carry on. Payloads are flat Arrow arrays; decoders
-return zero-copy numpy views where Arrow allows it (images from dora shared memory stay in place).
+return zero-copy numpy views where Arrow allows it (rgb8 images from dora shared memory stay in
+place; jpeg images are decoded with Pillow, imported only when JPEG is used or in :func:`warm_up`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -77,8 +79,8 @@ def warm_up() -> None:
     decode_joints(encode_joints(np.zeros(6, np.float32)))
     decode_ee_delta(encode_ee_delta(np.zeros(len(c.EE_DELTA_FIELDS), np.float32)))
     decode_control(encode_control(c.CONTROL_FINISH))
-    image, metadata = encode_image(np.zeros((2, 2, 3), np.uint8))
-    decode_image(image, metadata)
+    for encoding in c.IMAGE_ENCODINGS:  # jpeg: imports Pillow now, not at the first image
+        decode_image(*encode_image(np.zeros((2, 2, 3), np.uint8), encoding))
     decode_ack(encode_ack(0))
     decode_ee_target(encode_ee_target(np.array([0.2, 0.0, 0.1, 90.0, 0.0, 50.0], np.float32)))
     decode_ee_state(encode_ee_state(np.r_[np.zeros(3), 1, 0, 0, 0, np.zeros(3), 1, 0, 0, 0]))
@@ -228,33 +230,92 @@ def decode_ack(value: Any) -> int:
 
 
 # --- images -----------------------------------------------------------------------------------
-def image_metadata(image: np.ndarray) -> dict[str, Any]:
+def image_metadata(image: np.ndarray, encoding: str = c.IMAGE_ENCODING) -> dict[str, Any]:
     height, width = image.shape[:2]
-    return {c.MD_HEIGHT: int(height), c.MD_WIDTH: int(width), c.MD_ENCODING: c.IMAGE_ENCODING}
+    return {c.MD_HEIGHT: int(height), c.MD_WIDTH: int(width), c.MD_ENCODING: encoding}
 
 
-def encode_image(image: np.ndarray) -> tuple[pa.Array, dict[str, Any]]:
-    """HWC uint8 RGB image -> (flat uint8 Arrow array, its metadata)."""
+def encode_image(
+    image: np.ndarray, encoding: str = c.IMAGE_ENCODING, quality: int = c.DEFAULT_JPEG_QUALITY
+) -> tuple[pa.Array, dict[str, Any]]:
+    """HWC uint8 RGB image -> (flat uint8 Arrow array, its metadata).
+
+    ``rgb8`` (default): the pixels themselves, sharing the image's memory. ``jpeg``: one JPEG file
+    at ``quality`` (1-100), for links between machines (``contract.IMAGE_ENCODINGS``).
+    """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ContractError(f"image: expected uint8 HxWx3, got {image.dtype}{list(image.shape)}")
-    return to_arrow(image), image_metadata(image)
+    if encoding == c.IMAGE_ENCODING:
+        return to_arrow(image), image_metadata(image)
+    if encoding == c.IMAGE_ENCODING_JPEG:
+        data = np.frombuffer(_jpeg_bytes(image, quality), np.uint8)
+        return to_arrow(data), image_metadata(image, encoding)
+    raise ContractError(
+        f"image: unknown encoding {encoding!r} (known: {', '.join(c.IMAGE_ENCODINGS)})"
+    )
+
+
+def _jpeg_bytes(image: np.ndarray, quality: int) -> bytes:
+    if isinstance(quality, bool) or not isinstance(quality, int | np.integer):
+        raise ContractError(f"image: JPEG quality must be an integer 1-100, got {quality!r}")
+    if not 1 <= quality <= 100:
+        raise ContractError(f"image: JPEG quality {quality} is outside 1-100")
+    from PIL import Image  # lazily: only senders and receivers of JPEG pay for Pillow
+
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(out, format="JPEG", quality=int(quality))
+    return out.getvalue()
 
 
 def decode_image(value: Any, metadata: dict[str, Any], what: str = "image") -> np.ndarray:
-    """Flat uint8 Arrow array + metadata -> HxWx3 uint8 view (zero-copy)."""
+    """Flat uint8 Arrow array + metadata -> HxWx3 uint8 image, whatever its encoding.
+
+    ``rgb8``: a zero-copy view of the message. ``jpeg``: the decoded pixels (a new array), after
+    checking that they are the metadata's height x width.
+    """
     try:
         height, width = int(metadata[c.MD_HEIGHT]), int(metadata[c.MD_WIDTH])
         encoding = metadata.get(c.MD_ENCODING, c.IMAGE_ENCODING)
     except (KeyError, TypeError, ValueError) as err:
         raise ContractError(f"{what}: metadata needs integer 'height' and 'width'") from err
-    if encoding != c.IMAGE_ENCODING:
-        raise ContractError(f"{what}: encoding {encoding!r} is not {c.IMAGE_ENCODING!r}")
+    if encoding not in c.IMAGE_ENCODINGS:
+        known = ", ".join(c.IMAGE_ENCODINGS)
+        raise ContractError(f"{what}: encoding {encoding!r} is not one of {known}")
+    if height <= 0 or width <= 0:
+        raise ContractError(f"{what}: metadata size {height}x{width} is not an image")
     flat = _as_numpy(value, what)
     if flat.dtype != np.uint8:
-        raise ContractError(f"{what}: expected uint8 pixels, got {flat.dtype}")
-    if flat.size != height * width * 3 or height <= 0 or width <= 0:
+        raise ContractError(f"{what}: expected uint8 bytes, got {flat.dtype}")
+    if encoding == c.IMAGE_ENCODING_JPEG:
+        return _decode_jpeg(flat, height, width, what)
+    if flat.size != height * width * 3:
         raise ContractError(f"{what}: {flat.size} bytes do not make a {height}x{width}x3 image")
     return flat.reshape(height, width, 3)
+
+
+def _decode_jpeg(data: np.ndarray, height: int, width: int, what: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        jpeg = Image.open(io.BytesIO(data), formats=["JPEG"])
+    except UnidentifiedImageError as err:
+        raise ContractError(f"{what}: {len(data)} bytes are not a JPEG file") from err
+    except Exception as err:
+        raise ContractError(f"{what}: corrupt JPEG ({len(data)} bytes): {err}") from err
+    try:
+        with jpeg:
+            if jpeg.size != (width, height):  # from the header, before decoding anything
+                raise ContractError(
+                    f"{what}: JPEG is {jpeg.size[1]}x{jpeg.size[0]}, metadata says {height}x{width}"
+                )
+            pixels = np.asarray(jpeg if jpeg.mode == "RGB" else jpeg.convert("RGB"))
+    except ContractError:
+        raise
+    except Exception as err:  # Pillow raises OSError, SyntaxError, ValueError, … on bad data
+        raise ContractError(f"{what}: corrupt JPEG ({len(data)} bytes): {err}") from err
+    if pixels.shape != (height, width, 3) or pixels.dtype != np.uint8:
+        raise ContractError(f"{what}: JPEG decoded to {pixels.dtype}{list(pixels.shape)}")
+    return pixels
 
 
 # --- control ----------------------------------------------------------------------------------
@@ -386,15 +447,19 @@ class EpisodeStart:
     task: str
     seed: int
     fps: int
+    randomization: str | None = None  # JSON object text, when the sim randomizes its scenes
 
     def to_metadata(self) -> dict[str, Any]:
-        return {
+        md = {
             c.MD_FRAME: self.frame,
             c.MD_EPISODE: self.episode_index,
             c.MD_TASK: self.task,
             c.MD_SEED: self.seed,
             c.MD_FPS: self.fps,
         }
+        if self.randomization is not None:
+            md[c.MD_RANDOMIZATION] = self.randomization
+        return md
 
     @classmethod
     def from_metadata(cls, md: dict[str, Any]) -> EpisodeStart:
@@ -405,6 +470,7 @@ class EpisodeStart:
                 task=str(md[c.MD_TASK]),
                 seed=int(md[c.MD_SEED]),
                 fps=int(md[c.MD_FPS]),
+                randomization=md.get(c.MD_RANDOMIZATION),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ContractError(f"episode start event: bad or missing field {err}") from err
@@ -412,6 +478,13 @@ class EpisodeStart:
             raise ContractError(
                 f"episode start event: fps {event.fps}, index {event.episode_index}"
             )
+        if event.randomization is not None:
+            try:
+                valid = isinstance(json.loads(event.randomization), dict)
+            except (TypeError, ValueError):
+                valid = False
+            if not valid:
+                raise ContractError("episode start event: randomization is not a JSON object")
         return event
 
 

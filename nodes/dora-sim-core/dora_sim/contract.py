@@ -11,6 +11,12 @@ v2 (second wave): the applied action has its own name (``applied_action``), acti
 ``for_frame`` / ``planned_from``, episode events are typed (:mod:`dora_sim.codec`), every message
 carries ``contract`` (refused when it differs), lossless consumers send ``ack`` credits, the sim
 resolves Cartesian ``ee_target`` messages with its own IK and publishes ``ee_state``.
+
+Images are flat uint8 Arrow arrays with ``height``, ``width`` and ``encoding`` metadata; the
+encoding is one of ``IMAGE_ENCODINGS``: ``rgb8`` (raw HxWx3 pixels, the default: zero-copy through
+dora's shared memory on one machine) or ``jpeg`` (one JPEG file's bytes, for images that cross
+machines, 20-45x smaller; a simulator sends it with ``IMAGE_ENCODING=jpeg``). Consumers call
+:func:`dora_sim.codec.decode_image`, which takes either and checks the decoded size.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ STATE: Final = "observation.state"  # float32[6] measured joints, so101 units
 APPLIED_ACTION: Final = "applied_action"  # float32[6] the joint target applied this tick
 EE_STATE: Final = "ee_state"  # float32[14] end-effector pose and its change, see EE_STATE_FIELDS
 SCENE: Final = "scene"  # float32[7n] privileged object poses, names in MD_SCENE_NAMES
-IMAGE_PREFIX: Final = "observation.images."  # + camera name: uint8 HWC image
+IMAGE_PREFIX: Final = "observation.images."  # + camera name: uint8 image, see MD_ENCODING
 EPISODE: Final = "episode"  # utf8[1] EPISODE_START or EPISODE_END, details in metadata
 STATUS: Final = "status"  # utf8[1] JSON of SimStatus fields, about once a second
 
@@ -172,11 +178,17 @@ MD_END_REASON: Final = "reason"  # one of END_* on EPISODE_END
 MD_NUM_FRAMES: Final = "num_frames"  # int, frames of the episode, on EPISODE_END
 MD_WALL_TIME: Final = "wall_time"  # float, seconds of wall time the episode took, on EPISODE_END
 MD_LAST: Final = "last"  # bool, on EPISODE_END: the session ends after this episode
+# str, on EPISODE_START when the sim randomizes its scenes (RANDOMIZATION): a JSON object of the
+# episode's sampled values (JSON text: dora stringifies nested dicts); the recorder stores it.
+MD_RANDOMIZATION: Final = "randomization"
 MD_SENT_AT: Final = "sent_at_ns"  # int, time.time_ns() when sent (hop latency)
 MD_HEIGHT: Final = "height"
 MD_WIDTH: Final = "width"
-MD_ENCODING: Final = "encoding"
-IMAGE_ENCODING: Final = "rgb8"
+MD_ENCODING: Final = "encoding"  # one of IMAGE_ENCODINGS
+IMAGE_ENCODING: Final = "rgb8"  # raw HxWx3 uint8 pixels, row-major: the default
+IMAGE_ENCODING_JPEG: Final = "jpeg"  # one JPEG file (baseline, RGB): for links between machines
+IMAGE_ENCODINGS: Final = (IMAGE_ENCODING, IMAGE_ENCODING_JPEG)
+DEFAULT_JPEG_QUALITY: Final = 90  # 1-100, the sim's JPEG_QUALITY
 MD_SCENE_NAMES: Final = "names"  # comma-separated object names of a SCENE message
 
 # A SCENE message is one pose per object (MD_SCENE_NAMES): position xyz (m, world frame) +

@@ -182,3 +182,159 @@ def test_codecs_import_nothing_heavy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- JPEG images (IMAGE_ENCODING=jpeg: for images that cross machines) ------------------------
+def scene_like_image(height: int = 120, width: int = 160) -> np.ndarray:
+    """What a camera renders, roughly: shaded gradients and flat objects with sharp edges (JPEG's
+    case; random noise is not an image anyone sends)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    image = np.stack(
+        [90 + 80 * x / width, 70 + 60 * y / height, 50 + 40 * (x + y) / (height + width)], -1
+    )
+    image[height // 3 : height // 2, width // 4 : width // 3] = (220, 30, 30)  # a red cube
+    image[: height // 2, width // 2 : width // 2 + 12] = (230, 200, 20)  # a yellow arm
+    return image.round().astype(np.uint8)
+
+
+def psnr(decoded: np.ndarray, raw: np.ndarray) -> float:
+    mse = np.mean((decoded.astype(np.float64) - raw.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def test_jpeg_images_round_trip_with_the_same_metadata_keys():
+    image = scene_like_image()
+    array, metadata = codec.encode_image(image, c.IMAGE_ENCODING_JPEG, quality=90)
+    assert metadata == {"height": 120, "width": 160, "encoding": "jpeg"}
+    assert array.type == pa.uint8() and len(array) < image.nbytes / 5
+    decoded = codec.decode_image(array, metadata)
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+    assert psnr(decoded, image) > 35.0
+
+
+def test_jpeg_quality_trades_bytes_for_fidelity():
+    image = scene_like_image()
+    low, low_md = codec.encode_image(image, "jpeg", quality=30)
+    high, high_md = codec.encode_image(image, "jpeg", quality=95)
+    assert len(low) < len(high)
+    assert psnr(codec.decode_image(low, low_md), image) < psnr(
+        codec.decode_image(high, high_md), image
+    )
+
+
+def test_jpeg_images_survive_arrow_ipc():
+    """What crosses machines is Arrow IPC bytes; the JPEG array comes out decodable."""
+    array, metadata = codec.encode_image(scene_like_image(), "jpeg")
+    batch = pa.record_batch([array], names=["data"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    received = pa.ipc.open_stream(sink.getvalue()).read_next_batch().column(0)
+    assert codec.decode_image(received, metadata).shape == (120, 160, 3)
+
+
+def _jpeg_bytes() -> np.ndarray:
+    array, _ = codec.encode_image(scene_like_image(), "jpeg")
+    return np.frombuffer(array.buffers()[1], np.uint8, len(array)).copy()
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        (lambda b: b[: len(b) // 2], "corrupt JPEG"),  # truncated in the entropy-coded data
+        (lambda b: b[:20], "corrupt JPEG|not a JPEG"),  # only the start of the header
+        (lambda b: np.zeros(500, np.uint8), "not a JPEG"),
+        (lambda b: np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8), "not a JPEG"),
+        (lambda b: np.zeros(0, np.uint8), "not a JPEG"),
+        (lambda b: _png_bytes(), "not a JPEG"),  # a real image, but not the declared encoding
+    ],
+    ids=["truncated", "header-only", "zeros", "noise", "empty", "png"],
+)
+def test_corrupt_jpeg_is_a_contract_error(corrupt, match):
+    data = corrupt(_jpeg_bytes())
+    metadata = {"height": 120, "width": 160, "encoding": "jpeg"}
+    with pytest.raises(codec.ContractError, match=match):
+        codec.decode_image(codec.to_arrow(np.asarray(data, np.uint8)), metadata)
+
+
+def _png_bytes() -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(scene_like_image()).save(out, format="PNG")
+    return np.frombuffer(out.getvalue(), np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "match"),
+    [
+        (
+            {"height": 100, "width": 160, "encoding": "jpeg"},
+            "JPEG is 120x160, metadata says 100x160",
+        ),
+        ({"height": 120, "width": 161, "encoding": "jpeg"}, "metadata says 120x161"),
+        ({"height": 0, "width": 160, "encoding": "jpeg"}, "not an image"),
+        ({"width": 160, "encoding": "jpeg"}, "height"),
+        ({"height": 120, "width": 160, "encoding": "png"}, "encoding 'png'"),
+    ],
+)
+def test_jpeg_with_inconsistent_metadata_is_a_contract_error(metadata, match):
+    array, _ = codec.encode_image(scene_like_image(), "jpeg")
+    with pytest.raises(codec.ContractError, match=match):
+        codec.decode_image(array, metadata)
+
+
+def test_jpeg_array_read_as_rgb8_is_a_contract_error():
+    """Metadata that lost its encoding: the JPEG bytes are not taken for pixels."""
+    array, _ = codec.encode_image(scene_like_image(), "jpeg")
+    with pytest.raises(codec.ContractError, match="do not make"):
+        codec.decode_image(array, {"height": 120, "width": 160})
+
+
+def test_rgb8_is_still_the_default_and_zero_copy():
+    image = scene_like_image()
+    for array, metadata in (codec.encode_image(image), codec.encode_image(image, "rgb8")):
+        assert metadata[c.MD_ENCODING] == c.IMAGE_ENCODING == "rgb8"
+        assert len(array) == image.nbytes
+        decoded = codec.decode_image(array, metadata)
+        np.testing.assert_array_equal(decoded, image)
+        assert np.shares_memory(decoded, np.frombuffer(array.buffers()[1], np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"encoding": "png"}, "unknown encoding 'png'"),
+        ({"encoding": "jpeg", "quality": 0}, "outside 1-100"),
+        ({"encoding": "jpeg", "quality": 101}, "outside 1-100"),
+        ({"encoding": "jpeg", "quality": 90.0}, "integer"),
+    ],
+)
+def test_encode_image_rejects_unknown_encodings_and_qualities(kwargs, match):
+    with pytest.raises(codec.ContractError, match=match):
+        codec.encode_image(scene_like_image(), **kwargs)
+
+
+def test_sim_image_settings_come_from_the_environment(monkeypatch):
+    from dora_sim.config import ConfigError
+    from dora_sim.sim_node import ImageSettings
+
+    monkeypatch.delenv("IMAGE_ENCODING", raising=False)
+    monkeypatch.delenv("JPEG_QUALITY", raising=False)
+    assert ImageSettings.from_env() == ImageSettings("rgb8", c.DEFAULT_JPEG_QUALITY)
+    monkeypatch.setenv("IMAGE_ENCODING", "jpeg")
+    monkeypatch.setenv("JPEG_QUALITY", "75")
+    assert ImageSettings.from_env() == ImageSettings("jpeg", 75)
+    for name, value, match in [
+        ("IMAGE_ENCODING", "png", "IMAGE_ENCODING='png': expected one of rgb8, jpeg"),
+        ("JPEG_QUALITY", "0", "JPEG_QUALITY=0: must be at least 1"),
+        ("JPEG_QUALITY", "high", "JPEG_QUALITY='high': expected an integer"),
+    ]:
+        with monkeypatch.context() as env:
+            env.setenv(name, value)
+            with pytest.raises(ConfigError, match=match):
+                ImageSettings.from_env()
+    with pytest.raises(ConfigError, match="1-100"):
+        ImageSettings("jpeg", 101)

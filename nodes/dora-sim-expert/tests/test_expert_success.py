@@ -1,31 +1,65 @@
-"""The scripted expert solves both tasks on seeded episodes, through the Cartesian contract: it
-sends ``ee_target`` and the simulator resolves it with its own IK."""
+"""The scripted expert solves every task on seeded episodes, through the Cartesian contract: it
+sends ``ee_target`` and the simulator resolves it with its own IK; with the scenes' looks and
+physics randomized too."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from dora_sim import tasks
 from dora_sim.config import ConfigError
 from dora_sim_expert.main import build_expert
-from dora_sim_expert.planner import Expert, Objects
+from dora_sim_expert.planner import Expert, Objects, plan_for
 from dora_sim_expert.rollout import run_episode
+from dora_sim_mujoco.randomization_config import PROFILE_DIR, load
 from dora_sim_mujoco.simulator import SimConfig, Simulator
 
 EPISODES = 20
+REPO = Path(__file__).resolve().parents[3]
+TIME_S = {"pick-cube": 12.0, "table-cleanup": 25.0, "stack-cubes": 15.0, "place-in-bowl": 15.0,
+          "push-cube": 15.0}  # fmt: skip
+
+
+def success_rate(task: str, randomization=None) -> tuple[float, list[int]]:
+    sim = Simulator(SimConfig(task=task, cameras=(), randomization=randomization))
+    expert = Expert(sim.config.fps)
+    results = [run_episode(sim, expert, seed, TIME_S[task]) for seed in range(EPISODES)]
+    return sum(r.success for r in results) / EPISODES, [r.seed for r in results if not r.success]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("task", "required", "time_s"), [("pick-cube", 0.9, 12.0), ("table-cleanup", 0.8, 25.0)]
-)
-def test_expert_success_rate(task, required, time_s):
-    sim = Simulator(SimConfig(task=task, cameras=()))
-    expert = Expert(sim.config.fps)
-    results = [run_episode(sim, expert, seed, time_s) for seed in range(EPISODES)]
-    rate = sum(r.success for r in results) / EPISODES
-    failed = [r.seed for r in results if not r.success]
+    ("task", "required"),
+    [("pick-cube", 0.9), ("table-cleanup", 0.8), ("stack-cubes", 0.9), ("place-in-bowl", 0.9),
+     ("push-cube", 0.9)],
+)  # fmt: skip
+def test_expert_success_rate(task, required):
+    rate, failed = success_rate(task)
     assert rate >= required, f"{task}: {rate:.0%} success, failed seeds {failed}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", list(TIME_S))
+def test_expert_success_rate_with_randomized_looks_and_physics(task):
+    """The moderate profile: masses, friction, sizes, damping, gains, latency all vary."""
+    rate, failed = success_rate(task, load(REPO / PROFILE_DIR / "moderate.yaml"))
+    assert rate >= 0.8, f"{task}, randomized: {rate:.0%} success, failed seeds {failed}"
+
+
+def test_the_plan_follows_the_task_the_scene_belongs_to():
+    expert = Expert(30)
+    for spec in tasks.TASK_SPECS.values():
+        objects = {
+            name: np.r_[0.2, 0.05 * i, 0.0125, 1.0, 0.0, 0.0, 0.0]
+            for i, name in enumerate(sorted(spec.signature))
+        }
+        assert tasks.spec_for_scene(objects) is spec
+        assert plan_for(objects, expert)
+    with pytest.raises(ValueError, match="no expert plan"):
+        plan_for({"teapot": np.zeros(7)}, expert)
 
 
 def cube_seen_off_by(dx: float, dy: float):

@@ -7,13 +7,14 @@ reflections — the difference between ~70 ms and ~10-25 ms a frame on a CPU ras
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import mujoco
-import numpy as np
 
+from dora_sim_mujoco import textures
 from dora_sim_mujoco.assets import decimated_mesh, so101_model_dir
+from dora_sim_mujoco.cameras import CAMERAS
+from dora_sim_mujoco.randomization_config import RandomizationConfig
 from dora_sim_mujoco.tasks import TABLE_Z, Task
 
 PROFILES = ("fast", "full")
@@ -22,42 +23,6 @@ COLLISION_MAX_FACES = 2000
 VISUAL_GROUP, COLLISION_GROUP = 2, 3  # geom groups of the SO-101 model
 EE_SITE = "gripperframe"
 JAW_MESHES = ("moving_jaw_so101_v1", "wrist_roll_follower_so101_v1")
-GRIPPER_BODY = "gripper"
-
-
-@dataclass(frozen=True)
-class CameraSpec:
-    """A camera: fixed in the world (``body=None``) or riding on a body of the arm."""
-
-    name: str
-    pos: tuple[float, float, float]
-    xyaxes: tuple[float, float, float, float, float, float]
-    fovy: float
-    body: str | None = None
-
-
-def _look_at(pos: np.ndarray, target: np.ndarray) -> tuple[float, ...]:
-    """xyaxes of a camera at ``pos`` looking at ``target`` with the world z axis up."""
-    forward = (target - pos) / np.linalg.norm(target - pos)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    return (*right, *up)
-
-
-def _front_camera() -> CameraSpec:
-    pos = np.array([0.62, 0.0, 0.42])
-    return CameraSpec("front", tuple(pos), _look_at(pos, np.array([0.2, 0.0, 0.02])), 55.0)
-
-
-# The wrist camera sits on the gripper's motor, looking along the jaws (gripper body frame: the
-# jaws point along -z, the moving jaw opens towards +x).
-CAMERAS: dict[str, CameraSpec] = {
-    "front": _front_camera(),
-    "wrist": CameraSpec(
-        "wrist", (0.0, -0.05, -0.02), (1.0, 0.0, 0.0, 0.0, 0.95, 0.3), 75.0, GRIPPER_BODY
-    ),
-}
 
 
 def _decimate_meshes(spec: mujoco.MjSpec, mesh_dir: Path, visual_faces: int | None) -> None:
@@ -104,7 +69,30 @@ def _grip_with_pads(spec: mujoco.MjSpec) -> None:
         pad.solref = [0.01, 1]
 
 
-def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> mujoco.MjSpec:
+def _add_randomized_surfaces(spec: mujoco.MjSpec, config: RandomizationConfig) -> None:
+    """What a profile's ``table``/``floor`` groups need: the texture bank, and a floor.
+
+    Without a ``floor`` group the scene has none (the table plane meets the sky), so scenes
+    without randomization look exactly as they always did. The floor is a large plane 2 cm
+    below the table's, visible beyond the table's edges, touching nothing.
+    """
+    if config.group("table") is None and config.group("floor") is None:
+        return
+    textures.add_bank(spec)
+    if config.group("floor") is not None:
+        spec.add_material(name="floor", rgba=[0.45, 0.45, 0.45, 1], texrepeat=[8, 8])
+        spec.worldbody.add_geom(
+            name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3.0, 3.0, 0.5],
+            pos=[0.2, 0.0, TABLE_Z - 0.02], material="floor", contype=0, conaffinity=0,
+        )  # fmt: skip
+
+
+def build_spec(
+    task: Task,
+    cameras: tuple[str, ...],
+    profile: str = "fast",
+    randomization: RandomizationConfig | None = None,
+) -> mujoco.MjSpec:
     if profile not in PROFILES:
         raise ValueError(f"unknown render profile {profile!r}; choose one of {PROFILES}")
     unknown = [name for name in cameras if name not in CAMERAS]
@@ -158,6 +146,8 @@ def build_spec(task: Task, cameras: tuple[str, ...], profile: str = "fast") -> m
         camera.alt.type = mujoco.mjtOrientation.mjORIENTATION_XYAXES
         camera.alt.xyaxes = list(cam.xyaxes)
     task.build(spec)
+    if randomization is not None:
+        _add_randomized_surfaces(spec, randomization)
     return spec
 
 

@@ -6,7 +6,9 @@ measurement and the tests drive it directly.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -15,6 +17,8 @@ from dora_sim import contract as c
 from dora_sim.poses import wrap_half_turn
 from dora_sim.units import contract_to_sim, gripper_to_sim, sim_to_contract
 from dora_sim_mujoco.ik import ARM_JOINTS, IKSolver, find_tcp, tcp_pose
+from dora_sim_mujoco.randomization_config import SCHEMA, RandomizationConfig
+from dora_sim_mujoco.randomizer import Randomizer
 from dora_sim_mujoco.scene import EE_SITE, build_spec, compile_scene, substeps_per_tick
 from dora_sim_mujoco.tasks import Task, make_task
 
@@ -36,6 +40,7 @@ class SimConfig:
     profile: str = "fast"
     home_pose: np.ndarray = field(default_factory=lambda: HOME_POSE.copy())
     reset_arm: bool = True  # put the arm back to the home pose at every episode start
+    randomization: RandomizationConfig | None = None  # domain randomization profile (None: off)
 
 
 class Simulator:
@@ -43,7 +48,8 @@ class Simulator:
         self.config = config
         self.task = task or make_task(config.task)
         self.model = compile_scene(
-            build_spec(self.task, config.cameras, config.profile), config.fps
+            build_spec(self.task, config.cameras, config.profile, config.randomization),
+            config.fps,
         )
         self.data = mujoco.MjData(self.model)
         self.substeps = substeps_per_tick(self.model, config.fps)
@@ -55,13 +61,21 @@ class Simulator:
         self.ik = IKSolver(self.model, self.tcp)
         self.site = self.model.site(EE_SITE).id
         self.target = np.zeros(6)  # current joint target, simulator radians
+        self.randomizer: Randomizer | None = None
+        if config.randomization is not None:
+            self.randomizer = Randomizer(
+                self.model, config.randomization, self.task.bodies, (config.height, config.width)
+            )
+        # targets of the last ticks, for a randomized action latency
+        self.sent: deque[np.ndarray] = deque(maxlen=int(SCHEMA["latency"]["ticks"].high) + 1)
         self.renderer: mujoco.Renderer | None = None
         if config.cameras:
             self.renderer = mujoco.Renderer(self.model, config.height, config.width)
 
     # --- episode -----------------------------------------------------------------------------
     def reset(self, seed: int) -> None:
-        """New scene for an episode: objects placed from ``seed``, arm at home (if configured)."""
+        """New scene for an episode: the task (of a suite), the randomized look and physics and
+        the objects' places from ``seed``; the arm at home (if configured)."""
         arm = self.data.qpos[self.qadr].copy()
         mujoco.mj_resetData(self.model, self.data)
         home = contract_to_sim(self.config.home_pose, self.gripper_range)
@@ -69,8 +83,16 @@ class Simulator:
         self.data.qpos[self.qadr] = start
         self.data.ctrl[:6] = start
         self.target = start.copy()
+        self.sent.extend([start] * self.sent.maxlen)  # a delayed command finds the start pose
+        self.task.select(seed)
+        if self.randomizer is not None:
+            self.randomizer.reset(seed)  # before placing: objects rest on their sampled size
         self.task.reset(self.model, self.data, np.random.default_rng(seed))
         mujoco.mj_forward(self.model, self.data)
+
+    def randomization(self) -> dict[str, Any] | None:
+        """This episode's sampled randomization (None when off): stored with the dataset."""
+        return None if self.randomizer is None else self.randomizer.record()
 
     # --- actions -----------------------------------------------------------------------------
     def set_action(self, action: np.ndarray) -> bool:
@@ -141,9 +163,14 @@ class Simulator:
 
     # --- stepping & observing ------------------------------------------------------------------
     def step(self) -> None:
-        """Advance exactly one tick (1/fps s) of sim time toward the current target."""
-        self.data.ctrl[:6] = self.target
+        """Advance exactly one tick (1/fps s) of sim time toward the current target (or, with
+        a randomized latency of n ticks, toward the target of n ticks ago)."""
+        self.sent.append(self.target.copy())
+        latency = 0 if self.randomizer is None else self.randomizer.latency
+        self.data.ctrl[:6] = self.sent[max(0, len(self.sent) - 1 - latency)]
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+        if self.randomizer is not None:
+            self.randomizer.step(self.data)
 
     def state(self) -> np.ndarray:
         return sim_to_contract(self.data.qpos[self.qadr], self.gripper_range).astype(np.float32)
@@ -151,7 +178,10 @@ class Simulator:
     def render(self, camera: str, out: np.ndarray | None = None) -> np.ndarray:
         assert self.renderer is not None, "no cameras configured"
         self.renderer.update_scene(self.data, camera=camera)
-        return self.renderer.render(out=out)
+        image = self.renderer.render(out=out)
+        if self.randomizer is not None:
+            self.randomizer.add_noise(image)
+        return image
 
     def ee_pose(self) -> np.ndarray:
         """TCP position + quaternion wxyz (x axis: approach, y axis: jaw closing direction)."""

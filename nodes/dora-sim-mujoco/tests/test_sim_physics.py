@@ -75,9 +75,12 @@ def test_table_cleanup_succeeds_when_every_apple_is_in_the_bin(cleanup):
 
 
 def test_tasks_have_distinct_names_and_instructions():
-    assert set(TASKS) == {"pick-cube", "table-cleanup"}
+    assert set(TASKS) == {
+        "pick-cube", "table-cleanup", "stack-cubes", "place-in-bowl", "push-cube",
+    }  # fmt: skip
     assert TASKS["pick-cube"].description == "Pick up the cube and lift it"
     assert TASKS["table-cleanup"].description == "Put the apples in the bin"
+    assert len({task.description for task in TASKS.values()}) == len(TASKS)
 
 
 def test_out_of_limit_targets_are_clipped_and_reported(pick):

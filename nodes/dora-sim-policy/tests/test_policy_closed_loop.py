@@ -101,7 +101,9 @@ def test_a_policy_slower_than_a_frame_still_drives_every_frame(act_checkpoint, t
     # ...and yet every frame after each episode's first chunk got a fresh action.
     # (a few frames of slack for a latency spike on a shared machine)
     assert summary["starved_frames"] - summary["first_chunk_frames"] <= 5, summary
-    assert summary["frames"] == 2 * 4 * FPS, output[-3000:]
+    # Realtime keeps only the newest observation (queue_size 1): on a loaded machine the node may
+    # find one already replaced when it reads (CI: 238 of 240). The sim never waited either way.
+    assert summary["frames"] >= 0.97 * 2 * 4 * FPS, output[-3000:]
     assert summary["control_hz_held"] >= 0.85 * FPS, summary
 
 

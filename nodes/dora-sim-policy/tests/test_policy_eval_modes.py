@@ -59,9 +59,7 @@ def evaluate(checkpoint, cwd, **env) -> dict:
 
 
 def trajectories(info: dict) -> list[tuple]:
-    return [
-        (e["seed"], e["length"], e["success"], e["state_sha256"]) for e in info["per_episode"]
-    ]
+    return [(e["seed"], e["length"], e["success"], e["state_sha256"]) for e in info["per_episode"]]
 
 
 @pytest.fixture(scope="module")

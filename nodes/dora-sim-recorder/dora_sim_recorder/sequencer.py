@@ -29,6 +29,7 @@ class StartEpisode:
     task: str
     fps: int
     seed: int
+    randomization: str | None = None  # JSON text of the sim's sampled values, if it randomizes
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,13 @@ class EpisodeSequencer:
             return out, False
         self._drop_unseen(before=stamp.episode_index)
         self.open = _Open(
-            StartEpisode(index=stamp.episode_index, task=start.task, fps=start.fps, seed=start.seed)
+            StartEpisode(
+                index=stamp.episode_index,
+                task=start.task,
+                fps=start.fps,
+                seed=start.seed,
+                randomization=start.randomization,
+            )
         )
         out.append(self.open.start)
         return out + self._frame_of_open(frame) + self._finish_if_complete(), True

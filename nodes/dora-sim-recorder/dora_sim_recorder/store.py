@@ -51,14 +51,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dora_sim_recorder.randomization import SIDECAR
+
 INFO = "meta/info.json"
 EPISODES_DIR = "meta/episodes"
 TMP_SUFFIX = ".recorder-tmp"
 NEW_META = "meta.recorder-new"  # beside root/meta while a commit assembles the next one
 REPLACEMENT = "replacement"  # in the work directory: a new version of root (packed, edited)
 RENAME_EXCHANGE = 2  # linux/fs.h
-# Files LeRobot rewrites in place: copied, never linked, and committed in this order (info last).
-META_FILES = ("meta/tasks.parquet", "meta/subtasks.parquet", "meta/stats.json", INFO)
+# Files LeRobot rewrites in place: copied, never linked, and committed in this order (info last);
+# with them the recorder's own per-episode randomization file (randomization.py).
+META_FILES = (
+    "meta/tasks.parquet",
+    "meta/subtasks.parquet",
+    "meta/stats.json",
+    SIDECAR,
+    INFO,
+)
 # Files LeRobot only ever creates (one set per resumed episode): safe to hard-link.
 ADDED_GLOBS = ("data/*/*.parquet", "videos/*/*/*.mp4", "meta/episodes/*/*.parquet")
 # The work copy's compacted episode metadata. LeRobot never writes this name again (it continues

@@ -15,6 +15,7 @@ session packs those per-episode files (``packer.py``).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -23,6 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from dora_sim_recorder import randomization
 from dora_sim_recorder.config import RecorderConfig
 from dora_sim_recorder.layout import StreamLayout, feature_differences
 from dora_sim_recorder.sequencer import AddFrame, EndEpisode, StartEpisode, WriterCommand
@@ -213,7 +215,7 @@ class DatasetWriter:
             why = "no frame of it was recorded"
         if not why and self._past_deadline():
             why = "the stop deadline passed before it could be saved"
-        self.episode = None
+        start, self.episode = self.episode, None
         self.stats.episode_index = -1
         if why:
             if self.dataset is not None:
@@ -221,9 +223,9 @@ class DatasetWriter:
             self.stats.session_discarded += 1
             print(f"[dora-sim-recorder] episode {command.index} discarded: {why}", flush=True)
             return
-        self._save(command)
+        self._save(command, start)
 
-    def _save(self, command: EndEpisode) -> None:
+    def _save(self, command: EndEpisode, start: StartEpisode | None) -> None:
         import datasets
 
         started = time.monotonic()
@@ -246,6 +248,13 @@ class DatasetWriter:
             return
         saved_s = time.monotonic() - started
         try:
+            if start is not None and start.randomization is not None:
+                randomization.append(self.store.lerobot_root, {
+                    "episode_index": self.dataset.meta.total_episodes - 1,
+                    "seed": start.seed,
+                    "task": start.task,
+                    **json.loads(start.randomization),
+                })  # fmt: skip
             self.store.commit()
         except (OSError, StoreError) as err:
             raise FatalError(

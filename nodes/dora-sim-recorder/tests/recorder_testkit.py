@@ -238,11 +238,11 @@ def writer_for(root: Path) -> Any:
     return writer
 
 
-def feed(writer: Any, index: int, frames: int) -> None:
-    """Start sim episode ``index`` and hand the writer ``frames`` frames of it."""
+def feed(writer: Any, index: int, frames: int, randomization: str | None = None) -> None:
+    """Start sim episode ``index`` (seed ``index``) and hand the writer ``frames`` frames of it."""
     from dora_sim_recorder.sequencer import AddFrame, StartEpisode
 
-    writer.handle(StartEpisode(index, TASK, 30, index))
+    writer.handle(StartEpisode(index, TASK, 30, index, randomization))
     for i in range(frames):
         parts = {}
         for event in tick_parts(codec.FrameStamp(i, index, i, i / 30, "episode"), CAMERAS):
