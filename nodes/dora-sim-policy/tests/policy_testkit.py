@@ -18,6 +18,18 @@ BIN = Path(sys.executable).parent
 SUMMARY = re.compile(r"\[dora-sim-policy\] summary (\{.*\})")
 # Small images keep the software renderer cheap on a shared 2-core machine.
 SMALL = {"IMAGE_HEIGHT": "64", "IMAGE_WIDTH": "80"}
+# An ACT small enough to build and run in seconds on the CPU (chunks of 10 actions).
+TINY_ACT = {
+    "dim_model": 32,
+    "n_heads": 2,
+    "dim_feedforward": 64,
+    "n_encoder_layers": 1,
+    "n_decoder_layers": 1,
+    "n_vae_encoder_layers": 1,
+    "latent_dim": 4,
+    "chunk_size": 10,
+    "n_action_steps": 10,
+}
 
 
 def dora_env(**overrides: str) -> dict[str, str]:

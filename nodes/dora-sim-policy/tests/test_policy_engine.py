@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from policy_testkit import TINY_ACT
 
 from dora_sim import contract as c
 from dora_sim.codec import FrameStamp
@@ -13,17 +14,6 @@ from dora_sim_policy.engine import ChunkPredictor, load_policy, policy_features
 from dora_sim_policy.offline import build_act, build_diffusion
 
 FRONT, WRIST = c.image_topic("front"), c.image_topic("wrist")
-TINY_ACT = {
-    "dim_model": 32,
-    "n_heads": 2,
-    "dim_feedforward": 64,
-    "n_encoder_layers": 1,
-    "n_decoder_layers": 1,
-    "n_vae_encoder_layers": 1,
-    "latent_dim": 4,
-    "chunk_size": 10,
-    "n_action_steps": 10,
-}
 
 
 def observation(frame: int, height: int, width: int, cameras=(FRONT, WRIST)) -> Observation:

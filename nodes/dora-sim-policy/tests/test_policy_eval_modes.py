@@ -12,24 +12,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from policy_testkit import DATAFLOWS, SMALL, dora_run
+from policy_testkit import DATAFLOWS, SMALL, TINY_ACT, dora_run
 
 from dora_sim_policy.offline import build_act
 
 pytestmark = pytest.mark.slow
 FPS = 30
 EPISODES = 2
-TINY_ACT = {
-    "dim_model": 32,
-    "n_heads": 2,
-    "dim_feedforward": 64,
-    "n_encoder_layers": 1,
-    "n_decoder_layers": 1,
-    "n_vae_encoder_layers": 1,
-    "latent_dim": 4,
-    "chunk_size": 10,
-    "n_action_steps": 10,
-}
 SLOW_S = f"{5 / FPS:.3f}"  # inference five ticks long
 
 

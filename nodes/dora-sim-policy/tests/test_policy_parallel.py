@@ -13,24 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from policy_testkit import BIN, REPO, SMALL, dora_env
+from policy_testkit import BIN, REPO, SMALL, TINY_ACT, dora_env
 
 from dora_sim.transport import with_overlay
 from dora_sim_policy.evaluator import EpisodeRecord, EvalBook, eval_info, merge
 from dora_sim_policy.offline import build_act
 from dora_sim_policy.parallel import Plan
 
-TINY_ACT = {
-    "dim_model": 32,
-    "n_heads": 2,
-    "dim_feedforward": 64,
-    "n_encoder_layers": 1,
-    "n_decoder_layers": 1,
-    "n_vae_encoder_layers": 1,
-    "latent_dim": 4,
-    "chunk_size": 10,
-    "n_action_steps": 10,
-}
 SMALL_SETTINGS = [arg for k, v in SMALL.items() for arg in ("--set", f"{k}={v}")]
 
 
