@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from dora_sim.transport import with_overlay
+
 REPO = Path(__file__).resolve().parents[1]
 RECORD_YAML = REPO / "dataflows" / "dataflow-record-expert.yaml"
 REPO_ID = "bench/record"
@@ -131,6 +133,7 @@ def run_dataflow(
         "EGL_PLATFORM": os.environ.get("EGL_PLATFORM", "surfaceless"),
     }
     env.pop("RESUME_RECORDING", None)
+    with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` and the tests use
     log = (tmp / "dora.log").open("w")
     started = time.time()
     dora = shutil.which("dora", path=env["PATH"]) or "dora"
