@@ -38,7 +38,7 @@ FPS = 30
 # 0-100). Measured here: 0.3-2.1 (the sim's position actuators sag under gravity and lag a fast
 # move more than the virtual servos do).
 TWIN_RMS_TOLERANCE = 3.0
-TWIN_EPISODE_S = 15
+TWIN_EPISODE_S = 25  # the leader and follower start slowly (LeRobot imports): seconds of it left
 SETTLE_S = 2.0  # after the leader's first reading: the sim's arm has caught up with the real one
 
 
