@@ -10,8 +10,9 @@ second) and ``control`` (``stop`` to the simulator once the dataset holds NUM_EP
 or on a fatal error).
 
 The node connects to dora before it imports LeRobot, so the graph starts at once; frames are
-acknowledged into a memory buffer (RECORDER_BUFFER_MB) while LeRobot loads, then as the writer
-takes them.
+acknowledged into a buffer ahead of the writer (at most 3 s of sim time and RECORDER_BUFFER_MB),
+so an episode's save does not stall the sim; past it (e.g. while a slow machine is still
+importing LeRobot), the sim holds.
 
 Configuration (environment): REPO_ID, DATASET_ROOT (default outputs/datasets/<REPO_ID>, relative
 to the shell's directory), NUM_EPISODES (episodes the dataset should hold; 0 = no limit),
@@ -48,6 +49,10 @@ from dora_sim_recorder.writer import DatasetWriter, Taken, WriterThread
 log = logging.getLogger("dora-sim-recorder")
 
 STOP_BUDGET_S = 6.0  # after a dora STOP: saving what is complete must end well inside 10 s
+# Frames acknowledged ahead of the writer are a promise to the user: a Ctrl-C must still save
+# them inside STOP_BUDGET_S. So the buffer holds at most this much sim time (and at most
+# RECORDER_BUFFER_MB); past it, the sim holds. Half the budget leaves the other half for saves.
+BUFFER_S = STOP_BUDGET_S / 2
 STATUS_PERIOD_S = 1.0
 CONSOLE_PERIOD_S = 2.0
 # A wired input that has sent nothing while the others sent this many seconds: miswired.
@@ -122,7 +127,8 @@ class RecorderNode:
         self.dispatch(self.sequencer.on_frame(frame))
         if self.buffer_frames is None and frame.parts:
             size = sum(part.nbytes for part in frame.parts.values())
-            self.buffer_frames = max(2 * c.CREDIT_WINDOW, self.config.buffer_mb * 2**20 // size)
+            fits = min(self.config.buffer_mb * 2**20 // size, int(BUFFER_S * self.fps))
+            self.buffer_frames = max(2 * c.CREDIT_WINDOW, fits)
         self.released = max(self.released, frame.number)
         self.thread.commands.put(Taken(frame.number))
 

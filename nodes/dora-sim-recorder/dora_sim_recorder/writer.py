@@ -211,10 +211,10 @@ class DatasetWriter:
 
     def _end(self, command: EndEpisode) -> None:
         why = command.why_dropped or self.episode_error or ""
-        if not why and self.stats.episode_frames == 0:
-            why = "no frame of it was recorded"
         if not why and self._past_deadline():
             why = "the stop deadline passed before it could be saved"
+        if not why and self.stats.episode_frames == 0:
+            why = "no frame of it was recorded"
         start, self.episode = self.episode, None
         self.stats.episode_index = -1
         if why:

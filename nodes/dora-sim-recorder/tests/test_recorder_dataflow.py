@@ -104,6 +104,8 @@ def test_kill_resume_train_and_delete_with_lerobot_tools(tmp_path):
     process.wait(timeout=30)
     assert time.monotonic() - stopping < 8.0, recorder_lines(log)
     assert "exited with" not in log.read_text(), recorder_lines(log)  # no node was killed
+    # every acknowledged frame is saved: only the episode in progress may be discarded
+    assert "stop deadline passed" not in log.read_text(), recorder_lines(log)
     survivors = committed(root)
     kit.check_recorded(root, survivors, FRAMES)
     # 3. lerobot-train takes it as is (a tiny ACT, two CPU steps)
