@@ -65,6 +65,9 @@ def test_keys_record_a_dataset_where_the_cube_moved_without_the_rerecorded_episo
         run = DoraRun(flow, tmp_path, {**env, "DISPLAY": display})
         try:
             probe.wait_for(Probe.running, 180, "the simulator to run")
+            # The sim holds once 3 s are buffered until the recorder has loaded LeRobot (it
+            # then says "ready"): an operator starts once the sim moves again.
+            probe.wait_for(lambda _: "[dora-sim-recorder] ready:" in run.log(), 180, "LeRobot")
             start_cube = probe.cube()
             push_the_cube(display, probe)
             assert np.linalg.norm(np.subtract(probe.cube(), start_cube)[:2]) > 0.01

@@ -89,6 +89,8 @@ class RecorderNode:
         self.last_status = 0.0
         self.last_console = 0.0
         self.last_behind_warning = 0.0
+        self.started = time.monotonic()
+        self.ready_announced = False
         self.acker = Acker(link) if c.ACK in outputs else None
         self.released = -1  # newest frame handed to the writer thread
         self.buffer_frames: int | None = None  # frames acknowledged ahead of the writer
@@ -263,6 +265,13 @@ class RecorderNode:
 
     def report(self, state: str, force: bool = False) -> None:
         now = time.monotonic()
+        if self.writer.stats.ready and not self.ready_announced:
+            self.ready_announced = True  # the operator may have seen the sim hold until now
+            print(
+                f"[dora-sim-recorder] ready: LeRobot loaded in {now - self.started:.1f} s, "
+                f"recording ({self.backlog()} frames to catch up)",
+                flush=True,
+            )
         if not force and now - self.last_status < STATUS_PERIOD_S:
             return
         self.last_status = now
