@@ -58,6 +58,8 @@ CONSOLE_PERIOD_S = 2.0
 # A wired input that has sent nothing while the others sent this many seconds: miswired.
 SILENT_AFTER_S = 3.0
 ACK_POLL_S = 0.01  # while frames wait for the writer, how often its progress is checked
+# dora's scheduler delivers STOP ahead of inputs queued before it; they still come after it.
+STOP_DRAIN_S = 0.5
 
 
 class RecorderNode:
@@ -310,10 +312,25 @@ class RecorderNode:
                 self.on_closed(event.id)
             elif event.ends:
                 user_stop = event.kind == STOP
+                if user_stop:
+                    self.take_queued_inputs()
                 self.finish_inputs()
             self.send_ack()
             self.report("recording")
         return self.finish(user_stop)
+
+    def take_queued_inputs(self) -> None:
+        """After a STOP, the inputs dora had already queued: an episode that ended just before
+        a Ctrl-C keeps its last frames and its end event, and is saved."""
+        deadline = time.monotonic() + STOP_DRAIN_S
+        while time.monotonic() < deadline:
+            try:
+                event = self.link.next(timeout=0.05)
+            except ContractVersionError:
+                return
+            if event.kind != INPUT:  # nothing more queued, or the stream closed
+                return
+            self.on_input(event.id, event.value, event.metadata)
 
     def failed(self) -> bool:
         return self.error is not None or self.thread.error is not None or not self.thread.is_alive()
