@@ -27,7 +27,7 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from dora import Node
@@ -464,7 +464,22 @@ def main(argv: list[str] | None = None, node: Any = None) -> int:
         config.vcodec,
         " — resuming" if config.resume else "",
     )
-    return RecorderNode(link, writer, layout, outputs).run()
+    code = RecorderNode(link, writer, layout, outputs).run()
+    if node is None:  # a real dora node (tests pass a MockNode and go on running)
+        del link  # dora's node is dropped here: it tells the daemon its outputs are done
+        leave(code)
+    return code
+
+
+def leave(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown. With torch, LeRobot and HF datasets loaded it
+    takes 4-5 s on a slow 2-core machine (measured: 4.7 s against 0.17 s), out of the 10 s dora
+    gives between STOP and SIGTERM. Everything is saved, closed and flushed by now; the writer
+    thread is a daemon thread, which the teardown would not wait for either."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":

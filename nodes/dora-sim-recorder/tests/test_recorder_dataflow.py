@@ -23,6 +23,8 @@ import psutil
 import pytest
 import recorder_testkit as kit
 
+from dora_sim.transport import with_overlay
+
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
 RECORD_YAML = REPO / "dataflows" / "dataflow-record-expert.yaml"
@@ -44,7 +46,7 @@ def dora_env(root: Path, **extra: str) -> dict[str, str]:
         }
     )
     env.update(extra)
-    return env
+    return with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` sets them
 
 
 def dora_run(root: Path, log: Path, **extra: str) -> subprocess.Popen:
