@@ -474,8 +474,9 @@ def main(argv: list[str] | None = None, node: Any = None) -> int:
 def leave(code: int) -> NoReturn:
     """Exit without the interpreter's teardown. With torch, LeRobot and HF datasets loaded it
     takes 4-5 s on a slow 2-core machine (measured: 4.7 s against 0.17 s), out of the 10 s dora
-    gives between STOP and SIGTERM. Everything is saved, closed and flushed by now; the writer
-    thread is a daemon thread, which the teardown would not wait for either."""
+    gives between STOP and SIGTERM. Everything is saved, closed and flushed by now, except
+    after a writer that overran the stop deadline: that daemon thread ends as under a kill,
+    which the store is built for (and which the teardown would not have waited for either)."""
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()
