@@ -9,7 +9,6 @@ LeRobotDataset decodes every frame, lerobot-train trains a tiny ACT on it, the d
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
@@ -23,7 +22,7 @@ import psutil
 import pytest
 import recorder_testkit as kit
 
-from dora_sim.transport import with_overlay
+from dora_sim.headless import headless_env
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -32,21 +31,14 @@ FRAMES = 30  # EPISODE_TIME_S=1 at 30 Hz, no early end on success
 
 
 def dora_env(root: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **kit.recorder_env(root)}
-    env.update(
-        {
-            "PATH": f"{kit.VENV_BIN}:{os.environ['PATH']}",
-            "MUJOCO_GL": "egl",
-            "EGL_PLATFORM": "surfaceless",
-            "IMAGE_HEIGHT": str(kit.HEIGHT),
-            "IMAGE_WIDTH": str(kit.WIDTH),
-            "EPISODE_TIME_S": "1",
-            "END_ON_SUCCESS": "0",
-            "VCODEC": "libsvtav1",
-        }
-    )
-    env.update(extra)
-    return with_overlay(env)  # dora-sim's zenoh settings, as `dora-sim run` sets them
+    settings = {
+        "IMAGE_HEIGHT": str(kit.HEIGHT),
+        "IMAGE_WIDTH": str(kit.WIDTH),
+        "EPISODE_TIME_S": "1",
+        "END_ON_SUCCESS": "0",
+        "VCODEC": "libsvtav1",
+    }
+    return headless_env(**kit.recorder_env(root, **{**settings, **extra}))
 
 
 def dora_run(root: Path, log: Path, **extra: str) -> subprocess.Popen:

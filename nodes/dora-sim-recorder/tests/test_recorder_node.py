@@ -275,17 +275,15 @@ def test_a_camera_the_simulator_never_sends_is_reported(root, capsys, caplog):
 
 
 @pytest.fixture
-def started(root) -> Path:
+def lerobot_imported() -> None:
     """A session past its start: LeRobot already imported, so a STOP finds the writer ready (a
     Ctrl-C while it still imports, ~30 s on a slow machine, can only save what is done by
     then: nothing, and the sim held after 3 s of frames)."""
     import lerobot.datasets.lerobot_dataset  # noqa: F401
 
-    return root
 
-
-def test_dora_stop_mid_episode_keeps_finished_episodes_and_drops_the_open_one(started):
-    root = started
+@pytest.mark.usefixtures("lerobot_imported")
+def test_dora_stop_mid_episode_keeps_finished_episodes_and_drops_the_open_one(root):
     events = kit.sim_events([kit.Episode(6), kit.Episode(30)], shuffle_seed=None)
     end = max(i for i, e in enumerate(events) if e["id"] == c.EPISODE)
     events = events[: end - 20]  # stopped in the middle of the second episode
@@ -296,10 +294,10 @@ def test_dora_stop_mid_episode_keeps_finished_episodes_and_drops_the_open_one(st
     assert last_status(node)["discarded"] == 1
 
 
-def test_inputs_queued_before_a_stop_still_complete_their_episode(started):
+@pytest.mark.usefixtures("lerobot_imported")
+def test_inputs_queued_before_a_stop_still_complete_their_episode(root):
     """dora's scheduler gives STOP priority over queued inputs: an episode that ended just
     before a Ctrl-C arrives in part after the STOP, and is saved all the same."""
-    root = started
     events = kit.sim_events([kit.Episode(6), kit.Episode(30)], shuffle_seed=None)
     end = max(i for i, e in enumerate(events) if e["id"] == c.EPISODE)
     events.insert(end - 8, {"type": "STOP", "id": "CTRL_C"})  # last 2 ticks + end after it
